@@ -1,0 +1,315 @@
+/// Settings of the merge that a collector's operator chooses.
+public struct MergeConfiguration: Sendable, Hashable {
+    /// The most steps held open per run; past it the oldest completes without the ranks it
+    /// still waits for.
+    public var maxOpenSteps: Int = 1_000
+    /// Seconds of silence after which a rank is declared lost.
+    public var rankTimeout: Double = 60
+    /// Complete steps kept in memory for late data before it has to be read from the store.
+    public var completedStepCache: Int = 1_024
+
+    /// The defaults.
+    public init() {}
+}
+
+/// The counters of one run (`protocol.md`, section 5).
+public struct RunStatistics: Sendable, Hashable {
+    /// Records accepted (duplicates not included).
+    public var received: Int64 = 0
+    /// Records seen before, ignored.
+    public var duplicates: Int64 = 0
+    /// Records merged into a step that was already complete.
+    public var late: Int64 = 0
+    /// Messages of this run rejected after decoding (a conflicting hello, say).
+    public var rejected: Int64 = 0
+    /// Rows in the history.
+    public var rows: Int64 = 0
+    /// The most steps open at once.
+    public var maxOpenStepsSeen: Int = 0
+}
+
+/// Merges every rank's records of one run into one history ordered by (step, rank),
+/// completes and reduces steps, and keeps the run's summary.
+///
+/// A merger is owned by one thread. Everything it changes goes to its ``HistoryStore`` as
+/// it happens; it keeps in memory only the open steps and a bounded cache of complete ones,
+/// and reads older steps back from the store when late data or a restart revises them.
+/// The result never depends on the order records arrive in.
+public final class RunMerger {
+    /// The run id.
+    public let run: String
+    /// The ranks the run waits for, once a hello said.
+    public private(set) var worldSize: Int32?
+    /// Every rank heard from (and every rank of the world).
+    public internal(set) var ranks: [Int32: RankState] = [:]
+    /// The run's counters.
+    public internal(set) var statistics = RunStatistics()
+    /// Whether every rank of the world has finished or been lost.
+    public internal(set) var isFinished = false
+    /// The earliest start time any hello gave.
+    public private(set) var startTime: Double?
+    /// Summaries by key name.
+    public var summaries: [String: KeySummary] {
+        var byName: [String: KeySummary] = [:]
+        for (id, summary) in keySummaries { byName[keys.names[Int(id)]] = summary }
+        return byName
+    }
+    /// Values users set on the summary.
+    public private(set) var userSummary: [String: MetricValue] = [:]
+
+    let configuration: MergeConfiguration
+    let store: HistoryStore
+    var keys = KeyTable()
+    var keySummaries: [Int32: KeySummary] = [:]
+    var openSteps: [Int64: StepState] = [:]
+    /// Open step numbers, ascending.
+    var openOrder: [Int64] = []
+    var completedSteps: [Int64: StepState] = [:]
+    var completedOrder: [Int64] = []
+    /// Every step up to here is complete; every open step is above it.
+    var completedThrough: Int64 = -1
+    var frontier: Int64 = -1
+
+    /// Creates the merger of `run`, writing to `store`.
+    public init(run: String, configuration: MergeConfiguration, store: HistoryStore) {
+        self.run = run
+        self.configuration = configuration
+        self.store = store
+    }
+
+    /// The number of open steps.
+    public var openStepCount: Int { openOrder.count }
+
+    /// The name of key `id`.
+    public func keyName(_ id: Int32) -> String { keys.names[Int(id)] }
+
+    /// The summary goal of a key, if one is defined.
+    public func goal(of key: String) -> SummaryGoal? {
+        keys.existingID(for: key).flatMap { keys.goal($0) }
+    }
+
+    /// The headline reduction of a key.
+    public func reduceOperation(of key: String) -> ReduceOperation {
+        keys.existingID(for: key).map { keys.reduce($0) } ?? .mean
+    }
+
+    /// Merges one decoded message that arrived at `now` (seconds, the collector's clock).
+    /// - Throws: ``WireError`` if the message contradicts the run (it changes nothing then),
+    ///   or whatever the store throws.
+    public func apply(_ message: WireMessage, now: Double) throws {
+        let sender = message.sender
+        if case .hello(let hello) = message {
+            try greet(hello, now: now)
+            return
+        }
+        hear(sender, now: now)
+        switch message {
+        case .hello:
+            break
+        case .log(let record):
+            try merge(record, now: now)
+        case .heartbeat(let heartbeat):
+            if let last = heartbeat.lastSequenceNumber {
+                incarnation(of: sender) { $0.sequence.announce(upTo: last) }
+            }
+        case .end(let end):
+            incarnation(of: sender) {
+                $0.sequence.announce(upTo: end.lastSequenceNumber)
+                $0.ended = true
+            }
+            if let latest = ranks[sender.rank]?.latestIncarnation, latest.id == sender.incarnation {
+                ranks[sender.rank]?.status = .finished
+            }
+            try advance()
+        case .define(let definition):
+            let rule = KeyTable.MetricRule(reduce: definition.reduce, goal: definition.goal)
+            for key in keys.define(definition.pattern, rule) {
+                keySummaries[key, default: KeySummary()].extremesStale = true
+            }
+            try refreshStaleSummaries()
+        case .summary(let summary):
+            for entry in summary.values { userSummary[entry.key] = entry.value }
+        }
+    }
+
+    /// Declares lost every rank silent for longer than the rank timeout, and completes what
+    /// that allows. Call it regularly.
+    public func tick(now: Double) throws {
+        var changed = false
+        for (rank, state) in ranks where state.status == .active {
+            if now - state.lastHeard > configuration.rankTimeout {
+                ranks[rank]?.status = .lost
+                changed = true
+            }
+        }
+        if changed { try advance() }
+    }
+
+    /// Completes every open step, as when the run ends (or the collector shuts down and the
+    /// run is finished).
+    public func completeAllOpenSteps() throws {
+        while let step = openOrder.first {
+            try complete(step, forced: false)
+        }
+    }
+
+    /// The missing sequence numbers of each rank's incarnations, ranks with none left out.
+    public func gaps(limit: Int = 100) -> [Int32: [String: [ClosedRange<Int64>]]] {
+        var gaps: [Int32: [String: [ClosedRange<Int64>]]] = [:]
+        for (rank, state) in ranks {
+            for (id, incarnation) in state.incarnations where !incarnation.sequence.isComplete {
+                gaps[rank, default: [:]][id] = incarnation.sequence.missingRanges(limit: limit)
+            }
+        }
+        return gaps
+    }
+
+    // MARK: - Messages
+
+    private func greet(_ hello: Hello, now: Double) throws {
+        let sender = hello.sender
+        if let worldSize, worldSize != hello.worldSize {
+            statistics.rejected += 1
+            throw WireError(
+                .conflict,
+                "hello names world size \(hello.worldSize) but run \(run) has world size \(worldSize)"
+            )
+        }
+        if worldSize == nil {
+            worldSize = hello.worldSize
+            for rank in 0..<hello.worldSize where ranks[rank] == nil {
+                ranks[rank] = RankState(rank: rank, now: now)
+            }
+        }
+        startTime = min(startTime ?? hello.startTime, hello.startTime)
+        hear(sender, now: now)
+        var state = ranks[sender.rank]!.incarnations[sender.incarnation]
+            ?? IncarnationState(id: sender.incarnation, attempt: hello.attempt, startTime: 0, greeted: false)
+        let isNewGreeting = !state.greeted
+        state.attempt = hello.attempt
+        state.startTime = hello.startTime
+        state.greeted = true
+        state.resumeStep = hello.resumeStep
+        ranks[sender.rank]!.incarnations[sender.incarnation] = state
+        if isNewGreeting, ranks[sender.rank]!.latestIncarnation?.id == sender.incarnation {
+            ranks[sender.rank]!.status = state.ended ? .finished : .active
+        }
+        if let resumeStep = hello.resumeStep {
+            try lowerThreshold(rank: sender.rank, attempt: hello.attempt, to: resumeStep, fromResumeStep: true)
+        }
+        try advance()
+    }
+
+    /// Notes that the sender spoke: a lost rank rejoins.
+    private func hear(_ sender: Sender, now: Double) {
+        if ranks[sender.rank] == nil {
+            ranks[sender.rank] = RankState(rank: sender.rank, now: now)
+        }
+        ranks[sender.rank]!.lastHeard = now
+        if ranks[sender.rank]!.status == .lost {
+            let ended = ranks[sender.rank]!.latestIncarnation?.ended ?? false
+            ranks[sender.rank]!.status = ended ? .finished : .active
+            isFinished = false
+            frontier = min(frontier, ranks[sender.rank]!.highestStep ?? -1)
+        }
+        if ranks[sender.rank]!.incarnations[sender.incarnation] == nil {
+            ranks[sender.rank]!.incarnations[sender.incarnation] = IncarnationState(
+                id: sender.incarnation,
+                attempt: 0,
+                startTime: 0,
+                greeted: false
+            )
+        }
+    }
+
+    private func incarnation(of sender: Sender, _ body: (inout IncarnationState) -> Void) {
+        body(&ranks[sender.rank]!.incarnations[sender.incarnation]!)
+    }
+
+    private func merge(_ record: LogRecord, now: Double) throws {
+        let sender = record.sender
+        let rank = sender.rank
+        var incarnation = ranks[rank]!.incarnations[sender.incarnation]!
+        guard incarnation.sequence.insert(record.sequenceNumber) else {
+            statistics.duplicates += 1
+            return
+        }
+        if !incarnation.greeted, let attempt = record.attempt {
+            incarnation.attempt = attempt
+        }
+        ranks[rank]!.incarnations[sender.incarnation] = incarnation
+        statistics.received += 1
+        let attempt = record.attempt ?? incarnation.attempt
+        let priority = CellPriority(
+            attempt: attempt,
+            incarnationStart: incarnation.startTime,
+            incarnation: incarnation.id,
+            sequenceNumber: record.sequenceNumber
+        )
+        let previousHighest = ranks[rank]!.highestStep
+        ranks[rank]!.highestStep = max(previousHighest ?? record.step, record.step)
+        try lowerThreshold(rank: rank, attempt: attempt, to: record.step, fromResumeStep: false)
+
+        var keyIDs: [Int32] = []
+        keyIDs.reserveCapacity(record.values.count)
+        for entry in record.values {
+            let (id, isNew) = keys.id(for: entry.key)
+            if isNew { try store.apply(.key(id: id, name: entry.key), run: run) }
+            keyIDs.append(id)
+        }
+        let thresholds = ranks[rank]!.supersedeFrom
+        try mutateStep(record.step, countsAsLate: true, thresholdsBefore: { self.thresholds(of: $0) }) { state in
+            try self.write(record, keyIDs: keyIDs, priority: priority, thresholds: thresholds, into: &state)
+            state.lastArrival = max(state.lastArrival, now)
+        }
+        if isWorldRank(rank), previousHighest ?? -1 <= frontier, record.step > frontier {
+            try advance()
+        }
+    }
+
+    /// Writes a record's values into its row of `state`, sending each change to the store.
+    private func write(
+        _ record: LogRecord,
+        keyIDs: [Int32],
+        priority: CellPriority,
+        thresholds: [Int64: Int64],
+        into state: inout StepState
+    ) throws {
+        let step = record.step
+        let rank = record.sender.rank
+        let existed = state.row(rank: rank).map { $0.isLive(step: step, thresholds: thresholds) } ?? false
+        var changes: [HistoryChange] = []
+        let row = state.withRow(rank: rank, attempt: priority.attempt, timestamp: record.timestamp) { row in
+            for (entry, key) in zip(record.values, keyIDs) {
+                let loser = row.cells.first { $0.key == key }
+                guard let winner = row.merge(key: key, value: entry.value, priority: priority) else { continue }
+                if let loser, loser.priority.attempt < winner.priority.attempt {
+                    changes.append(.cellReplaced(step: step, rank: rank, loser))
+                }
+                let superseded = RankState.isSuperseded(
+                    attempt: winner.priority.attempt,
+                    step: step,
+                    thresholds: thresholds
+                )
+                changes.append(.cell(step: step, rank: rank, winner, superseded: superseded))
+            }
+            return row
+        }
+        let live = row.isLive(step: step, thresholds: thresholds)
+        if live && !existed { statistics.rows += 1 }
+        try store.apply(
+            .row(step: step, rank: rank, reportAttempt: row.reportAttempt, timestamp: row.timestamp, superseded: !live),
+            run: run
+        )
+        for change in changes { try store.apply(change, run: run) }
+    }
+
+    func thresholds(of rank: Int32) -> [Int64: Int64] {
+        ranks[rank]?.supersedeFrom ?? [:]
+    }
+
+    func isWorldRank(_ rank: Int32) -> Bool {
+        guard let worldSize else { return false }
+        return rank >= 0 && rank < worldSize
+    }
+}

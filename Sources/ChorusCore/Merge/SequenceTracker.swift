@@ -1,0 +1,82 @@
+/// The sequence numbers one incarnation's records arrived with: which were seen twice,
+/// and which are still missing up to the highest number known.
+///
+/// Numbers are kept as sorted, disjoint ranges, so a stream that arrives in order (the
+/// usual case) costs one range however long it runs.
+public struct SequenceTracker: Sendable, Hashable {
+    private var received: [ClosedRange<Int64>] = []
+
+    /// The highest sequence number known to exist: the highest received, or a higher one a
+    /// heartbeat or an end announced.
+    public private(set) var highestKnown: Int64 = 0
+
+    /// Creates an empty tracker.
+    public init() {}
+
+    /// Records `number` as received.
+    /// - Returns: `false` if it had been received before (a duplicate).
+    public mutating func insert(_ number: Int64) -> Bool {
+        highestKnown = Swift.max(highestKnown, number)
+        // The index of the first range that ends at or after `number - 1`.
+        var low = 0
+        var high = received.count
+        while low < high {
+            let middle = (low + high) / 2
+            if received[middle].upperBound < number - 1 {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        if low < received.count && received[low].contains(number) {
+            return false
+        }
+        let joinsBelow = low < received.count && received[low].upperBound == number - 1
+        let aboveIndex = joinsBelow ? low + 1 : low
+        let joinsAbove = aboveIndex < received.count && received[aboveIndex].lowerBound == number + 1
+        switch (joinsBelow, joinsAbove) {
+        case (true, true):
+            received[low] = received[low].lowerBound...received[aboveIndex].upperBound
+            received.remove(at: aboveIndex)
+        case (true, false):
+            received[low] = received[low].lowerBound...number
+        case (false, true):
+            received[aboveIndex] = number...received[aboveIndex].upperBound
+        case (false, false):
+            received.insert(number...number, at: low)
+        }
+        return true
+    }
+
+    /// Notes that numbers up to `number` exist (from a heartbeat or an end).
+    public mutating func announce(upTo number: Int64) {
+        highestKnown = Swift.max(highestKnown, number)
+    }
+
+    /// How many numbers were received.
+    public var receivedCount: Int64 {
+        received.reduce(0) { $0 + ($1.upperBound - $1.lowerBound + 1) }
+    }
+
+    /// Whether every number from 1 to ``highestKnown`` was received.
+    public var isComplete: Bool { missingCount == 0 }
+
+    /// How many numbers from 1 to ``highestKnown`` are missing.
+    public var missingCount: Int64 { highestKnown - receivedCount }
+
+    /// The missing numbers from 1 to ``highestKnown`` as ranges, at most `limit` of them.
+    public func missingRanges(limit: Int = 100) -> [ClosedRange<Int64>] {
+        var ranges: [ClosedRange<Int64>] = []
+        var next: Int64 = 1
+        for range in received where ranges.count < limit {
+            if range.lowerBound > next {
+                ranges.append(next...(range.lowerBound - 1))
+            }
+            next = range.upperBound + 1
+        }
+        if next <= highestKnown && ranges.count < limit {
+            ranges.append(next...highestKnown)
+        }
+        return ranges
+    }
+}
