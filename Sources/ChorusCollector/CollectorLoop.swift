@@ -1,0 +1,209 @@
+import ChorusCore
+import ChorusStore
+import ChorusZMQ
+
+/// The collector's thread: receives, decodes, merges and stores, committing in batches.
+///
+/// It owns the PULL socket and the store connection, neither of which may be shared, and
+/// talks to its ``Collector`` only through the collector's lock.
+final class CollectorLoop {
+    let boundEndpoints: [String]
+    private unowned let collector: Collector
+    private let configuration: CollectorConfiguration
+    private let socket: ZMQSocket
+    private let store: Store
+    private let decoder: WireDecoder
+    private var logger: Logger { configuration.logger }
+    private var mergers: [String: RunMerger] = [:]
+    private var touchedRuns: Set<String> = []
+    private var finishedRuns: Set<String> = []
+    private var batchMessages: Int64 = 0
+    private var batchRejections: [String: Int64] = [:]
+    private var batchStarted: Double?
+    private var lastTick = 0.0
+    private var rejectionsLogged: Set<String> = []
+
+    init(collector: Collector, context: ZMQContext) throws {
+        self.collector = collector
+        configuration = collector.configuration
+        decoder = WireDecoder(limits: configuration.limits)
+        store = try Store(path: configuration.storePath, durable: configuration.durable)
+        store.completionClock = wallClockSeconds
+        let socket = try ZMQSocket(context, type: .pull)
+        try socket.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
+        try socket.setMaxMessageSize(Int64(configuration.limits.maxMessageBytes))
+        try socket.setReceiveTimeout(milliseconds: Int32(max(1, configuration.commitInterval * 1000)))
+        try socket.setLinger(milliseconds: 0)
+        var bound: [String] = []
+        for endpoint in configuration.endpoints {
+            try socket.bind(endpoint)
+            bound.append(try socket.lastEndpoint)
+        }
+        self.socket = socket
+        boundEndpoints = bound
+        configuration.logger.info(
+            "collector listening",
+            [("endpoints", bound.joined(separator: ",")), ("store", configuration.storePath)]
+        )
+    }
+
+    /// Runs until the collector asks it to stop (or the store fails), then drains and ends.
+    func run() {
+        var failure: String?
+        do {
+            while !collector.stopRequested {
+                try receiveBatch(deadline: wallClockSeconds() + configuration.commitInterval)
+                try maintain(now: wallClockSeconds())
+            }
+            try drain()
+            for merger in mergers.values {
+                try store.begin()
+                try merger.completeAllOpenSteps()
+                touchedRuns.insert(merger.run)
+            }
+            try commit(now: wallClockSeconds())
+            logger.info("collector stopped", [("runs", String(mergers.count))])
+        } catch {
+            failure = "\(error)"
+            logger.error("collector failed", [("error", "\(error)")])
+            try? store.commit()
+        }
+        collector.loopEnded(failure: failure)
+    }
+
+    /// Receives messages until `deadline` or a full batch.
+    private func receiveBatch(deadline: Double) throws {
+        while batchMessages < configuration.maxBatchMessages {
+            guard try receiveOne(wait: true) else { return }
+            if wallClockSeconds() >= deadline { return }
+        }
+    }
+
+    /// Takes what is still queued, until the socket has been quiet for a moment.
+    private func drain() throws {
+        let quiet = 0.2
+        var lastMessage = wallClockSeconds()
+        let giveUp = lastMessage + 10
+        while wallClockSeconds() - lastMessage < quiet && wallClockSeconds() < giveUp {
+            if try receiveOne(wait: true) {
+                lastMessage = wallClockSeconds()
+            }
+            if batchMessages >= configuration.maxBatchMessages {
+                try commit(now: wallClockSeconds())
+            }
+        }
+    }
+
+    /// Receives and handles one message; `false` if none came within the receive timeout.
+    private func receiveOne(wait: Bool) throws -> Bool {
+        let outcome: Result<WireMessage, WireError>? = try socket.receive(wait: wait) { bytes, more in
+            if more {
+                _ = try socket.discardRemainingParts()
+                return .failure(WireError(.multipart, "a message must have exactly one frame"))
+            }
+            return Result { () throws(WireError) in try decoder.decode(bytes) }
+        }
+        guard let outcome else { return false }
+        if batchStarted == nil {
+            try store.begin()
+            batchStarted = wallClockSeconds()
+        }
+        batchMessages += 1
+        switch outcome {
+        case .success(let message):
+            try handle(message)
+        case .failure(let error):
+            reject(error, sender: nil)
+        }
+        return true
+    }
+
+    private func handle(_ message: WireMessage) throws {
+        let run = message.sender.run
+        let merger: RunMerger
+        if let existing = mergers[run] {
+            merger = existing
+        } else {
+            merger = RunMerger(run: run, configuration: configuration.merge, store: store)
+            mergers[run] = merger
+            logger.info("run started", [("run", run)])
+        }
+        touchedRuns.insert(run)
+        do {
+            try merger.apply(message, now: wallClockSeconds())
+        } catch let error as WireError {
+            reject(error, sender: message.sender)
+        }
+    }
+
+    private func reject(_ error: WireError, sender: Sender?) {
+        batchRejections[error.code.description, default: 0] += 1
+        let origin = sender.map { "\($0.run)/\($0.rank)/\($0.incarnation)" } ?? "unknown"
+        let onceKey = "\(origin) \(error.code)"
+        guard rejectionsLogged.count < 10_000, rejectionsLogged.insert(onceKey).inserted else { return }
+        var metadata = [("reason", error.code.description), ("error", error.message)]
+        if let sender {
+            metadata += [("run", sender.run), ("rank", String(sender.rank)), ("inc", sender.incarnation)]
+        }
+        logger.warning("rejected message", metadata)
+    }
+
+    /// Runs the timers and commits when a batch is due or a sync was asked for.
+    private func maintain(now: Double) throws {
+        let sync = collector.pendingSync
+        if now - lastTick >= configuration.tickInterval || sync != nil {
+            lastTick = now
+            for merger in mergers.values {
+                let lostBefore = merger.ranks.values.filter { $0.status == .lost }.map(\.rank)
+                if lostBefore.count < merger.ranks.count {
+                    try store.begin()
+                    batchStarted = batchStarted ?? now
+                    try merger.tick(now: now)
+                    let lostNow = merger.ranks.values.filter { $0.status == .lost }.map(\.rank)
+                    for rank in Set(lostNow).subtracting(lostBefore).sorted() {
+                        logger.warning("rank lost", [("run", merger.run), ("rank", String(rank))])
+                        touchedRuns.insert(merger.run)
+                    }
+                }
+            }
+        }
+        let due = batchStarted.map { now - $0 >= configuration.commitInterval } ?? false
+        if due || sync != nil || batchMessages >= configuration.maxBatchMessages {
+            try commit(now: now)
+        }
+        if let sync {
+            collector.syncDone(sync)
+        }
+    }
+
+    private func commit(now: Double) throws {
+        try store.begin()
+        for run in touchedRuns.sorted() {
+            guard let merger = mergers[run] else { continue }
+            try store.writeStatus(of: merger, now: now)
+            if merger.isFinished && !finishedRuns.contains(run) {
+                finishedRuns.insert(run)
+                logger.info(
+                    "run finished",
+                    [("run", run), ("rows", String(merger.statistics.rows)),
+                        ("duplicates", String(merger.statistics.duplicates)),
+                        ("late", String(merger.statistics.late))]
+                )
+            } else if !merger.isFinished {
+                finishedRuns.remove(run)
+            }
+        }
+        let arrivals = try store.commit()
+        let committed = wallClockSeconds()
+        collector.count(
+            messages: batchMessages,
+            rejections: batchRejections,
+            commits: 1,
+            storeLatencies: arrivals.map { committed - $0 }
+        )
+        touchedRuns.removeAll(keepingCapacity: true)
+        batchMessages = 0
+        batchRejections.removeAll(keepingCapacity: true)
+        batchStarted = nil
+    }
+}

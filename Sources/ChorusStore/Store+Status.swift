@@ -1,0 +1,80 @@
+import ChorusCore
+
+extension Store {
+    /// Writes where `merger`'s run stands: its counters, ranks, incarnations, key definitions
+    /// and summaries, so that `chorus status` and `chorus show` read them from the file.
+    public func writeStatus(of merger: RunMerger, now: Double) throws {
+        let id = SQLiteValue.integer(try runID(merger.run))
+        let statistics = merger.statistics
+        try statement(
+            """
+            UPDATE runs SET world_size = ?, start_time = ?, finished = ?, received = ?, duplicates = ?, late = ?,
+                rejected = ?, rows = ?, open_steps = ?, max_open_steps_seen = ?, updated_at = ?
+            WHERE run_id = ?
+            """
+        ).run([
+            merger.worldSize.map { .integer(Int64($0)) } ?? .null, merger.startTime.map(SQLiteValue.real) ?? .null,
+            .integer(merger.isFinished ? 1 : 0), .integer(statistics.received), .integer(statistics.duplicates),
+            .integer(statistics.late), .integer(statistics.rejected), .integer(statistics.rows),
+            .integer(Int64(merger.openStepCount)), .integer(Int64(statistics.maxOpenStepsSeen)), .real(now), id,
+        ])
+        for (rank, state) in merger.ranks {
+            try statement("INSERT OR REPLACE INTO ranks (run_id, rank, status, last_step, last_heard) VALUES (?, ?, ?, ?, ?)")
+                .run([
+                    id, .integer(Int64(rank)), .text(state.status.rawValue),
+                    state.highestStep.map(SQLiteValue.integer) ?? .null, .real(state.lastHeard),
+                ])
+            for incarnation in state.incarnations.values {
+                let gaps = incarnation.sequence.missingRanges(limit: 20).map { range in
+                    range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
+                }
+                try statement(
+                    """
+                    INSERT OR REPLACE INTO incarnations (run_id, incarnation, rank, attempt, start_time, resume_step,
+                        ended, received, last_seq, missing, gaps)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+                ).run([
+                    id, .text(incarnation.id), .integer(Int64(rank)), .integer(incarnation.attempt),
+                    .real(incarnation.startTime), incarnation.resumeStep.map(SQLiteValue.integer) ?? .null,
+                    .integer(incarnation.ended ? 1 : 0), .integer(incarnation.sequence.receivedCount),
+                    .integer(incarnation.sequence.highestKnown), .integer(incarnation.sequence.missingCount),
+                    .text(gaps.joined(separator: ",")),
+                ])
+            }
+        }
+        for (key, summary) in merger.summaries {
+            guard let keyID = try statement("SELECT key_id FROM keys WHERE run_id = ? AND name = ?")
+                .rows([id, .text(key)]).first?.first
+            else { continue }
+            let goal = merger.goal(of: key)
+            try statement("UPDATE keys SET reduce = ?, goal = ? WHERE run_id = ? AND key_id = ?").run([
+                .text(merger.reduceOperation(of: key).rawValue), goal.map { .text($0.rawValue) } ?? .null, id, keyID,
+            ])
+            try statement(
+                """
+                INSERT OR REPLACE INTO summaries (run_id, key_id, first, first_step, last, last_step, min, min_step,
+                    max, max_step, best, mean, count, nonfinite, text)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            ).run(
+                [id, keyID] + Self.columns(of: summary.first) + Self.columns(of: summary.last)
+                    + Self.columns(of: summary.min) + Self.columns(of: summary.max) + [
+                        summary.best(goal).map { .real($0.value) } ?? .null,
+                        summary.mean.map(SQLiteValue.real) ?? .null, .integer(summary.count),
+                        .integer(summary.nonfinite), summary.latestText.map { .text($0.text) } ?? .null,
+                    ]
+            )
+        }
+        for (key, value) in merger.userSummary {
+            let (valueColumn, textColumn) = Self.columns(of: value)
+            try statement("INSERT OR REPLACE INTO user_summary (run_id, key, value, text) VALUES (?, ?, ?, ?)")
+                .run([id, .text(key), valueColumn, textColumn])
+        }
+    }
+
+    private static func columns(of point: SeriesPoint?) -> [SQLiteValue] {
+        guard let point else { return [.null, .null] }
+        return [.real(point.value), .integer(point.step)]
+    }
+}

@@ -1,0 +1,71 @@
+import ChorusCollector
+import ChorusCore
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `chorus collect`: the daemon.
+enum CollectCommand: Command {
+    static let name = "collect"
+    static let summary = "run a collector: receive, merge, reduce and store until SIGTERM or SIGINT"
+    static let help = """
+        Usage: chorus collect [--bind ENDPOINT]... [--store FILE] [options]
+
+        Binds a ZeroMQ PULL socket, merges every rank's records into one history per run,
+        reduces each step across ranks as it completes, and writes everything to a SQLite
+        file. On SIGTERM or SIGINT it stops receiving, drains what is queued, completes every
+        open step, commits and exits 0.
+
+        Options:
+          --bind ENDPOINT        tcp://HOST:PORT or ipc:///PATH; repeatable
+                                 (default: $CHORUS_BIND, else tcp://127.0.0.1:7700)
+          --store FILE           the SQLite file (default: $CHORUS_STORE, else chorus.sqlite)
+          --max-open-steps N     steps held open per run before the oldest completes (default 1000)
+          --rank-timeout SECONDS silence after which a rank is lost (default 60)
+          --durable              wait for the disk on every commit (synchronous=FULL)
+          --log-level LEVEL      debug, info, warning or error (default info)
+        """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        let environment = ProcessInfo.processInfo.environment
+        var endpoints = try arguments.options("bind")
+        if endpoints.isEmpty { endpoints = [environment["CHORUS_BIND"] ?? "tcp://127.0.0.1:7700"] }
+        let store = try arguments.option("store") ?? environment["CHORUS_STORE"] ?? "chorus.sqlite"
+        var configuration = CollectorConfiguration(endpoints: endpoints, storePath: store)
+        configuration.merge.maxOpenSteps = try arguments.integer("max-open-steps", in: 1...10_000_000) ?? 1_000
+        configuration.merge.rankTimeout = try arguments.number("rank-timeout", in: 0.001...31_536_000) ?? 60
+        configuration.durable = arguments.flag("durable")
+        let levels: [String: Logger.Level] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
+        let level = try arguments.choice("log-level", ["debug", "info", "warning", "error"]) ?? "info"
+        configuration.logger = Logger(minimumLevel: levels[level] ?? .info)
+        try arguments.finish()
+
+        let collector = try Collector(configuration: configuration)
+        try collector.start()
+        let signals = stopOnSignals(collector)
+        collector.waitUntilStopped()
+        withExtendedLifetime(signals) {}
+        if let failure = collector.failure {
+            printError("chorus collect: \(failure)")
+            return 1
+        }
+        return 0
+    }
+
+    /// Makes SIGTERM and SIGINT stop the collector cleanly instead of killing the process.
+    static func stopOnSignals(_ collector: Collector) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                collector.configuration.logger.info("stopping", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
+                collector.stop()
+            }
+            source.resume()
+            return source
+        }
+    }
+}
