@@ -131,6 +131,9 @@ public final class Run {
     /// When this process started the run, in seconds since the Unix epoch.
     public let startTime: Double
 
+    /// How many records this run has sent (its highest sequence number).
+    public var recordsSent: Int64 { lastSequenceNumber.value }
+
     /// The step a `log` without `step` logs at.
     public var currentStep: Int64 { steps.currentStep }
 

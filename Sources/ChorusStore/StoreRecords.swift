@@ -132,4 +132,7 @@ public struct RunSummary: Sendable, Hashable {
     public var userValues: [MetricEntry] = []
     /// Each rank's last value of each key.
     public var rankLastValues: [RankLastValue] = []
+
+    /// An empty summary.
+    public init() {}
 }
