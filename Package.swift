@@ -73,6 +73,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "ChorusClientTests",
+            dependencies: ["ChorusClient", "ChorusCore", "ChorusZMQ"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "ChorusStoreTests",
             dependencies: ["ChorusStore", "ChorusCore"],
             swiftSettings: strictSwift

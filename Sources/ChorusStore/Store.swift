@@ -10,7 +10,10 @@ public final class Store: HistoryStore {
     public let path: String
     let connection: SQLiteConnection
     private var runIDs: [String: Int64] = [:]
-    private var statements: [String: SQLiteStatement] = [:]
+    /// The run of the last change: consecutive changes are almost always of one run.
+    private var lastRun: (name: String, id: Int64)?
+    private var statements: [UnsafeRawPointer: SQLiteStatement] = [:]
+    private var dynamicStatements: [String: SQLiteStatement] = [:]
     private var inTransaction = false
     /// When the last record of each step completed in the open batch arrived.
     private var stepsCompletedSinceCommit: [Double] = []
@@ -58,7 +61,11 @@ public final class Store: HistoryStore {
 
     /// The integer id of run `name`, made if it is new.
     func runID(_ name: String) throws -> Int64 {
-        if let id = runIDs[name] { return id }
+        if let last = lastRun, last.name == name { return last.id }
+        if let id = runIDs[name] {
+            lastRun = (name, id)
+            return id
+        }
         try statement("INSERT OR IGNORE INTO runs (name) VALUES (?)").run([.text(name)])
         let rows = try statement("SELECT run_id FROM runs WHERE name = ?").rows([.text(name)])
         guard case .integer(let id)? = rows.first?.first else {
@@ -68,11 +75,21 @@ public final class Store: HistoryStore {
         return id
     }
 
-    /// A prepared statement for `sql`, prepared once and kept.
-    func statement(_ sql: String) throws -> SQLiteStatement {
-        if let prepared = statements[sql] { return prepared }
+    /// A prepared statement for `sql`, prepared once and kept. Keyed by the literal's address,
+    /// so that finding it costs no hashing of the text on the hot path.
+    func statement(_ sql: StaticString) throws -> SQLiteStatement {
+        let key = UnsafeRawPointer(sql.utf8Start)
+        if let prepared = statements[key] { return prepared }
+        let prepared = try connection.prepare(sql.description)
+        statements[key] = prepared
+        return prepared
+    }
+
+    /// A prepared statement for SQL built at run time, prepared once and kept.
+    func statement(built sql: String) throws -> SQLiteStatement {
+        if let prepared = dynamicStatements[sql] { return prepared }
         let prepared = try connection.prepare(sql)
-        statements[sql] = prepared
+        dynamicStatements[sql] = prepared
         return prepared
     }
 
@@ -226,7 +243,7 @@ public final class Store: HistoryStore {
         let column = operation.rawValue
         func point(_ order: String) throws -> SeriesPoint? {
             let rows = try statement(
-                """
+                built: """
                 SELECT step, \(column) FROM reductions WHERE run_id = ? AND key_id = ? AND \(column) IS NOT NULL
                 ORDER BY \(order) LIMIT 1
                 """

@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+SWIFT ?= swift
+PYTHON_TESTS = Clients/python/tests
+
+.PHONY: demo test build release python-test bench clean
+
+## Set up, build, and merge a real two-rank training job through a live collector.
+demo:
+	scripts/setup
+	$(SWIFT) build -c release --product chorus
+	.build/release/chorus demo
+
+## Set up and run every test: Swift unit, case and end-to-end tests, then the Python client's.
+test:
+	scripts/setup --python
+	$(SWIFT) build
+	$(SWIFT) test
+	CHORUS_BIN=$(CURDIR)/.build/debug/chorus CHORUS_PYTHON=$(CURDIR)/.venv/bin/python \
+		.venv/bin/python -m pytest -q $(PYTHON_TESTS)
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product chorus
+
+## The collector's throughput beside libzmq's and SQLite's.
+bench: release
+	.build/release/chorus bench
+
+clean:
+	rm -rf .build .venv chorus-demo
