@@ -7,7 +7,6 @@ extension Exporter {
         let keys = try readerKeyNames()
         let column = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
         try output((["_step", "_rank", "_timestamp", "_runtime"] + keys).map(Self.csvField).joined(separator: ",") + "\n")
-        let start = try runStartTime()
         try forEachHistoryRow { row in
             var fields = [String](repeating: "", count: keys.count)
             for entry in row.values {
@@ -15,7 +14,7 @@ extension Exporter {
             }
             let lead = [
                 String(row.step), String(row.rank), Self.csvText(.double(row.timestamp)),
-                Self.csvText(.double(row.timestamp - (start ?? row.timestamp))),
+                Self.csvText(.double(runtime(of: row))),
             ]
             try output((lead + fields.map(Self.csvField)).joined(separator: ",") + "\n")
         }

@@ -27,12 +27,24 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 public struct Exporter {
     private let reader: StoreReader
     private let run: RunRecord
+    /// When each rank's first process started, for `_runtime`.
+    private let rankStart: [Int32: Double]
 
     /// Prepares to export `run` from `reader`.
     /// - Throws: ``StoreError`` naming the runs there are, if `run` is not one of them.
     public init(reader: StoreReader, run: String) throws {
         self.reader = reader
         self.run = try reader.run(run)
+        var starts: [Int32: Double] = [:]
+        for rank in try reader.ranks(run: run) {
+            if let earliest = rank.incarnations.map(\.startTime).filter({ $0 > 0 }).min() { starts[rank.rank] = earliest }
+        }
+        rankStart = starts
+    }
+
+    /// Seconds since the rank's (else the run's) start, as wandb's `_runtime`.
+    func runtime(of row: HistoryRow) -> Double {
+        row.timestamp - (rankStart[row.rank] ?? run.startTime ?? row.timestamp)
     }
 
     /// Writes `table` in `format`, handing out the text in pieces.
@@ -61,8 +73,6 @@ public struct Exporter {
 
     /// Writes every item `produce` yields as JSON Lines, or as one JSON array.
     func readerKeyNames() throws -> [String] { try reader.keyNames(run: run.name) }
-
-    func runStartTime() throws -> Double? { run.startTime }
 
     func runSummary() throws -> RunSummary { try reader.summary(run: run.name) }
 
@@ -106,7 +116,7 @@ public struct Exporter {
         writer.appendKey("_timestamp")
         writer.appendDouble(row.timestamp)
         writer.appendKey("_runtime")
-        writer.appendDouble(row.timestamp - (run.startTime ?? row.timestamp))
+        writer.appendDouble(runtime(of: row))
         for entry in row.values {
             writer.appendKey(entry.key)
             Self.append(entry.value, to: &writer)

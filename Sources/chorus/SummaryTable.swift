@@ -18,7 +18,8 @@ enum SummaryTable {
         var rows = [header]
         for key in summary.keys {
             if let text = key.text, key.count == 0 {
-                rows.append([key.key, text, "", "", "", "", "", ""])
+                let shown = text.count > 40 ? text.prefix(39) + "…" : Substring(text)
+                rows.append([key.key, "", String(shown), "", "", "", "", ""])
                 continue
             }
             rows.append([

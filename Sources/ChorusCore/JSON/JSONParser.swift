@@ -43,7 +43,10 @@ public struct JSONParser: Sendable {
 
     /// Parses one JSON text held in an array of UTF-8 bytes.
     /// - Throws: ``JSONParseError`` naming the offset of the first problem.
-    public static func parse(_ bytes: [UInt8], limits: JSONLimits = JSONLimits()) throws(JSONParseError) -> JSONValue {
+    public static func parse(
+        _ bytes: [UInt8],
+        limits: JSONLimits = JSONLimits()
+    ) throws(JSONParseError) -> JSONValue {
         let result = bytes.withUnsafeBytes { buffer in
             Result { () throws(JSONParseError) in try parse(buffer, limits: limits) }
         }
@@ -52,10 +55,15 @@ public struct JSONParser: Sendable {
 
     /// Parses one JSON text held in a string; offsets in errors count its UTF-8 bytes.
     /// - Throws: ``JSONParseError`` naming the offset of the first problem.
-    public static func parse(_ text: String, limits: JSONLimits = JSONLimits()) throws(JSONParseError) -> JSONValue {
+    public static func parse(
+        _ text: String,
+        limits: JSONLimits = JSONLimits()
+    ) throws(JSONParseError) -> JSONValue {
         var text = text
         let result = text.withUTF8 { buffer in
-            Result { () throws(JSONParseError) in try parse(UnsafeRawBufferPointer(buffer), limits: limits) }
+            Result { () throws(JSONParseError) in
+                try parse(UnsafeRawBufferPointer(buffer), limits: limits)
+            }
         }
         return try result.get()
     }

@@ -26,7 +26,10 @@ extension JSONScanner {
     }
 
     /// Reads the rest of a string from its first escape on, decoding into `scratch`.
-    private mutating func parseEscapedString(openedAt quote: Int, firstEscape: Int) throws(JSONParseError) -> String {
+    private mutating func parseEscapedString(
+        openedAt quote: Int,
+        firstEscape: Int
+    ) throws(JSONParseError) -> String {
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: bytes[(quote + 1)..<firstEscape])
         var position = firstEscape
@@ -87,7 +90,10 @@ extension JSONScanner {
         var next = offset + 6
         switch unit {
         case 0xD800...0xDBFF:
-            let hasLow = next + 1 < end && bytes[next] == UInt8(ascii: "\\") && bytes[next + 1] == UInt8(ascii: "u")
+            let hasLow =
+                next + 1 < end
+                && bytes[next] == UInt8(ascii: "\\")
+                && bytes[next + 1] == UInt8(ascii: "u")
             let low = hasLow ? try hexQuad(at: next + 2) : 0
             guard (0xDC00...0xDFFF).contains(low) else {
                 throw JSONParseError(

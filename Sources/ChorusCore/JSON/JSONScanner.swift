@@ -39,6 +39,7 @@ struct JSONScanner {
         return value
     }
 
+    /// Reads the value at `index`, after any whitespace.
     mutating func parseValue() throws(JSONParseError) -> JSONValue {
         skipWhitespace()
         guard index < end else { throw unexpected("a value") }
@@ -71,6 +72,7 @@ struct JSONScanner {
         }
     }
 
+    /// Reads an object; `index` is at its `{`.
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enterContainer()
         index += 1
@@ -88,7 +90,8 @@ struct JSONScanner {
         var seen: Set<UTF8Key>? = nil
         while true {
             guard index < end, bytes[index] == UInt8(ascii: "\"") else {
-                throw unexpected(members.count == first ? "a string key or '}'" : "a string key after ','")
+                let afterComma = members.count > first
+                throw unexpected(afterComma ? "a string key after ','" : "a string key or '}'")
             }
             let keyOffset = index
             let key = try parseString()
@@ -118,6 +121,7 @@ struct JSONScanner {
         }
     }
 
+    /// Reads an array; `index` is at its `[`.
     private mutating func parseArray() throws(JSONParseError) -> JSONValue {
         try enterContainer()
         index += 1
@@ -197,6 +201,7 @@ struct JSONScanner {
         }
     }
 
+    /// Skips spaces, tabs, CR and LF: JSON's whitespace, and all that Python's `json` skips.
     mutating func skipWhitespace() {
         while index < end {
             switch bytes[index] {

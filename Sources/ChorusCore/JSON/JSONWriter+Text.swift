@@ -65,8 +65,10 @@ extension JSONWriter {
                 if byte == UInt8(ascii: ".") {
                     pointAt = mantissaDigits
                 } else if byte == UInt8(ascii: "e") {
-                    let negative = text[position] == UInt8(ascii: "-")
-                    position += 1
+                    let negative = position < text.count && text[position] == UInt8(ascii: "-")
+                    if position < text.count, negative || text[position] == UInt8(ascii: "+") {
+                        position += 1
+                    }
                     while position < text.count {
                         exponent = exponent * 10 + Int(text[position] - UInt8(ascii: "0"))
                         position += 1
@@ -80,8 +82,12 @@ extension JSONWriter {
                     if count == 0 {
                         firstSignificant = mantissaDigits - 1
                     }
-                    digits[count] = byte
-                    count += 1
+                    // Shortest digits are at most 17; anything past the buffer could only be
+                    // the trailing zeros of a fixed layout, which `point` accounts for anyway.
+                    if count < digits.count {
+                        digits[count] = byte
+                        count += 1
+                    }
                 }
             }
             while count > 1, digits[count - 1] == UInt8(ascii: "0") {
@@ -136,7 +142,8 @@ extension JSONWriter {
             var position = 0
             while position < utf8.count {
                 let byte = utf8[position]
-                if byte >= 0x20, byte < escapeFrom, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+                let isQuoteOrBackslash = byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                if byte >= 0x20, byte < escapeFrom, !isQuoteOrBackslash {
                     position += 1
                     continue
                 }

@@ -45,7 +45,11 @@ public struct JSONWriter: Sendable {
     ///   - separators: compact (the default) or spaced, like Python's default.
     ///   - escapesNonASCII: whether to escape every non-ASCII character.
     ///   - capacity: bytes to reserve, so that a typical record needs no reallocation.
-    public init(separators: Separators = .compact, escapesNonASCII: Bool = false, capacity: Int = 512) {
+    public init(
+        separators: Separators = .compact,
+        escapesNonASCII: Bool = false,
+        capacity: Int = 512
+    ) {
         self.separators = separators
         self.escapesNonASCII = escapesNonASCII
         bytes = []
@@ -170,7 +174,11 @@ public struct JSONWriter: Sendable {
         separators: Separators = .compact,
         escapesNonASCII: Bool = false
     ) -> [UInt8] {
-        var writer = JSONWriter(separators: separators, escapesNonASCII: escapesNonASCII, capacity: 64)
+        var writer = JSONWriter(
+            separators: separators,
+            escapesNonASCII: escapesNonASCII,
+            capacity: 64
+        )
         writer.append(value)
         return writer.bytes
     }
@@ -210,6 +218,7 @@ public struct JSONWriter: Sendable {
     }
 
     mutating func appendASCII(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        let utf8 = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+        bytes.append(contentsOf: utf8)
     }
 }

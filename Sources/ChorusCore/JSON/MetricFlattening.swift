@@ -29,15 +29,16 @@ public struct FlattenLimits: Sendable, Hashable {
 ///   `{"a/b": 1, "a": {"b": 2}}`. Keys compare as Swift strings (canonical equivalence),
 ///   as every dictionary downstream will compare them.
 ///
-/// The entries come out in document order, depth first. Duplicates are found with one set
-/// lookup per value, so the cost is linear in the size of `data`.
+/// The entries come out in document order, depth first. Duplicates are found by a short scan
+/// while there are few entries and by a set after that, so the cost stays linear in the size
+/// of `data`.
 /// - Throws: ``FlattenError`` naming the key at fault.
 public func flattenMetrics(
     _ data: JSONObject,
     limits: FlattenLimits = FlattenLimits()
 ) throws(FlattenError) -> [(key: String, value: JSONValue)] {
     var flattener = MetricFlattener(limits: limits)
-    flattener.entries.reserveCapacity(min(data.count * 2, limits.maxValues))
+    flattener.entries.reserveCapacity(max(0, min(data.count * 2, limits.maxValues)))
     try flattener.flatten(data, prefix: nil, depth: 1)
     return flattener.entries
 }
