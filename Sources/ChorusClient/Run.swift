@@ -39,7 +39,8 @@ public final class Run {
         public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
             -> Settings
         {
-            let runID = ["CHORUS_RUN_ID", "TORCHELASTIC_RUN_ID", "SLURM_JOB_ID"].lazy
+            let runID =
+                ["CHORUS_RUN_ID", "TORCHELASTIC_RUN_ID", "SLURM_JOB_ID"].lazy
                 .compactMap { environment[$0] }.first { !$0.isEmpty } ?? "default"
             return Settings(
                 runID: runID,
@@ -160,7 +161,8 @@ public final class Run {
     public func log(_ entries: [MetricEntry], step: Int64? = nil, commit: Bool? = nil, timestamp: Double? = nil) {
         precondition(!finished, "log after finish()")
         precondition(step.map { $0 >= 0 } ?? true, "steps are never negative")
-        for row in steps.log(entries, step: step, commit: commit, timestamp: timestamp ?? Date().timeIntervalSince1970) {
+        for row in steps.log(entries, step: step, commit: commit, timestamp: timestamp ?? Date().timeIntervalSince1970)
+        {
             sendRow(row)
         }
     }

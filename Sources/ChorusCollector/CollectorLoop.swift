@@ -185,9 +185,11 @@ final class CollectorLoop {
                 finishedRuns.insert(run)
                 logger.info(
                     "run finished",
-                    [("run", run), ("rows", String(merger.statistics.rows)),
+                    [
+                        ("run", run), ("rows", String(merger.statistics.rows)),
                         ("duplicates", String(merger.statistics.duplicates)),
-                        ("late", String(merger.statistics.late))]
+                        ("late", String(merger.statistics.late)),
+                    ]
                 )
             } else if !merger.isFinished {
                 finishedRuns.remove(run)

@@ -6,7 +6,8 @@ extension Exporter {
     func historyCSV(_ output: (String) throws -> Void) throws {
         let keys = try readerKeyNames()
         let column = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
-        try output((["_step", "_rank", "_timestamp", "_runtime"] + keys).map(Self.csvField).joined(separator: ",") + "\n")
+        try output(
+            (["_step", "_rank", "_timestamp", "_runtime"] + keys).map(Self.csvField).joined(separator: ",") + "\n")
         try forEachHistoryRow { row in
             var fields = [String](repeating: "", count: keys.count)
             for entry in row.values {
@@ -22,8 +23,10 @@ extension Exporter {
 
     /// The step reductions in long form: one line per step and key.
     func stepsCSV(_ output: (String) throws -> Void) throws {
-        let header = ["_step", "key", "count", "nonfinite", "sum", "mean", "min", "min_rank", "max", "max_rank",
-            "missing", "forced"]
+        let header = [
+            "_step", "key", "count", "nonfinite", "sum", "mean", "min", "min_rank", "max", "max_rank",
+            "missing", "forced",
+        ]
         try output(header.joined(separator: ",") + "\n")
         try forEachStep { step in
             let missing = Self.csvField(step.missing.map(String.init).joined(separator: " "))
@@ -41,8 +44,10 @@ extension Exporter {
 
     /// The summary, one line per key.
     func summaryCSV(_ output: (String) throws -> Void) throws {
-        let header = ["key", "first", "first_step", "last", "last_step", "min", "min_step", "max", "max_step", "best",
-            "mean", "count", "nonfinite", "value"]
+        let header = [
+            "key", "first", "first_step", "last", "last_step", "min", "min_step", "max", "max_step", "best",
+            "mean", "count", "nonfinite", "value",
+        ]
         try output(header.joined(separator: ",") + "\n")
         for key in try runSummary().keys {
             var fields = [Self.csvField(key.key)]

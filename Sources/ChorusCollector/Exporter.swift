@@ -37,7 +37,9 @@ public struct Exporter {
         self.run = try reader.run(run)
         var starts: [Int32: Double] = [:]
         for rank in try reader.ranks(run: run) {
-            if let earliest = rank.incarnations.map(\.startTime).filter({ $0 > 0 }).min() { starts[rank.rank] = earliest }
+            if let earliest = rank.incarnations.map(\.startTime).filter({ $0 > 0 }).min() {
+                starts[rank.rank] = earliest
+            }
         }
         rankStart = starts
     }
@@ -53,13 +55,17 @@ public struct Exporter {
         case (.history, .csv):
             try historyCSV(output)
         case (.history, _):
-            try lines(format, output) { try reader.forEachHistoryRow(run: run.name, $0) } encode: { writer, row in
+            try lines(format, output) {
+                try reader.forEachHistoryRow(run: run.name, $0)
+            } encode: { writer, row in
                 historyObject(row, into: &writer)
             }
         case (.steps, .csv):
             try stepsCSV(output)
         case (.steps, _):
-            try lines(format, output) { try reader.forEachStep(run: run.name, $0) } encode: { writer, step in
+            try lines(format, output) {
+                try reader.forEachStep(run: run.name, $0)
+            } encode: { writer, step in
                 stepObject(step, into: &writer)
             }
         case (.summary, .csv):

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One line per event on standard error, as `logfmt`: a time, a level, a fixed message and
@@ -69,7 +69,8 @@ public struct Logger: Sendable {
 
     /// A value as logfmt needs it: bare when it is a plain word, else quoted and escaped.
     static func quoted(_ value: String) -> String {
-        let plain = !value.isEmpty && value.utf8.allSatisfy { $0 > 0x20 && $0 != UInt8(ascii: "\"") && $0 != 0x3D && $0 < 0x7F }
+        let plain =
+            !value.isEmpty && value.utf8.allSatisfy { $0 > 0x20 && $0 != UInt8(ascii: "\"") && $0 != 0x3D && $0 < 0x7F }
         if plain { return value }
         var escaped = "\""
         for character in value.unicodeScalars {

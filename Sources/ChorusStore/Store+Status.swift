@@ -19,14 +19,17 @@ extension Store {
             .integer(Int64(merger.openStepCount)), .integer(Int64(statistics.maxOpenStepsSeen)), .real(now), id,
         ])
         for (rank, state) in merger.ranks {
-            try statement("INSERT OR REPLACE INTO ranks (run_id, rank, status, last_step, last_heard) VALUES (?, ?, ?, ?, ?)")
-                .run([
-                    id, .integer(Int64(rank)), .text(state.status.rawValue),
-                    state.highestStep.map(SQLiteValue.integer) ?? .null, .real(state.lastHeard),
-                ])
+            try statement(
+                "INSERT OR REPLACE INTO ranks (run_id, rank, status, last_step, last_heard) VALUES (?, ?, ?, ?, ?)"
+            )
+            .run([
+                id, .integer(Int64(rank)), .text(state.status.rawValue),
+                state.highestStep.map(SQLiteValue.integer) ?? .null, .real(state.lastHeard),
+            ])
             for incarnation in state.incarnations.values {
                 let gaps = incarnation.sequence.missingRanges(limit: 20).map { range in
-                    range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
+                    range.lowerBound == range.upperBound
+                        ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
                 }
                 try statement(
                     """
@@ -44,8 +47,9 @@ extension Store {
             }
         }
         for (key, summary) in merger.summaries {
-            guard let keyID = try statement("SELECT key_id FROM keys WHERE run_id = ? AND name = ?")
-                .rows([id, .text(key)]).first?.first
+            guard
+                let keyID = try statement("SELECT key_id FROM keys WHERE run_id = ? AND name = ?")
+                    .rows([id, .text(key)]).first?.first
             else { continue }
             let goal = merger.goal(of: key)
             try statement("UPDATE keys SET reduce = ?, goal = ? WHERE run_id = ? AND key_id = ?").run([

@@ -207,7 +207,9 @@ public final class Store: HistoryStore {
                 sequenceNumber: cell[7].integerValue ?? 0
             )
             rows[rank, default: Row(rank: rank, reportAttempt: priority.attempt, timestamp: 0)].cells.append(
-                Cell(key: Int32(cell[1].integerValue ?? 0), value: Self.metricValue(cell[2], cell[3]), priority: priority)
+                Cell(
+                    key: Int32(cell[1].integerValue ?? 0), value: Self.metricValue(cell[2], cell[3]), priority: priority
+                )
             )
         }
         let missing = Self.ranks(in: stored[0].textValue ?? "[]")
@@ -221,8 +223,10 @@ public final class Store: HistoryStore {
     /// Complete steps in `range` where `rank` has a row or cell of an attempt below `attempt`.
     public func steps(run: String, rank: Int32, below attempt: Int64, in range: Range<Int64>) throws -> [Int64] {
         let id = SQLiteValue.integer(try runID(run))
-        let bounds: [SQLiteValue] = [id, .integer(Int64(rank)), .integer(attempt), .integer(range.lowerBound),
-            .integer(range.upperBound)]
+        let bounds: [SQLiteValue] = [
+            id, .integer(Int64(rank)), .integer(attempt), .integer(range.lowerBound),
+            .integer(range.upperBound),
+        ]
         let rows = try statement(
             """
             SELECT step FROM rows WHERE run_id = ?1 AND rank = ?2 AND report_attempt < ?3 AND step >= ?4 AND step < ?5
@@ -244,9 +248,9 @@ public final class Store: HistoryStore {
         func point(_ order: String) throws -> SeriesPoint? {
             let rows = try statement(
                 built: """
-                SELECT step, \(column) FROM reductions WHERE run_id = ? AND key_id = ? AND \(column) IS NOT NULL
-                ORDER BY \(order) LIMIT 1
-                """
+                    SELECT step, \(column) FROM reductions WHERE run_id = ? AND key_id = ? AND \(column) IS NOT NULL
+                    ORDER BY \(order) LIMIT 1
+                    """
             ).rows([id, .integer(Int64(key))])
             guard let row = rows.first, let step = row[0].integerValue, let value = row[1].numericValue else {
                 return nil

@@ -36,12 +36,16 @@ public enum StoreBenchmark {
         )
         let cell = try connection.prepare(
             """
-            INSERT INTO cells (run_id, step, rank, key_id, value, text, attempt, incarnation, start_time, seq, superseded)
+            INSERT INTO cells (run_id, step, rank, key_id, value, text, attempt, incarnation, start_time, seq,
+                superseded)
             VALUES (?, ?, ?, ?, ?, NULL, 0, ?, 0, ?, 0)
             """
         )
         let completed = try connection.prepare(
-            "INSERT INTO steps (run_id, step, missing, forced, last_record_at, completed_at) VALUES (?, ?, '[]', 0, ?, ?)"
+            """
+            INSERT INTO steps (run_id, step, missing, forced, last_record_at, completed_at)
+            VALUES (?, ?, '[]', 0, ?, ?)
+            """
         )
         let reduction = try connection.prepare(
             """
@@ -78,8 +82,10 @@ public enum StoreBenchmark {
             try completed.run([run, .integer(step), .real(clock()), .real(clock())])
             for key in 0..<keys {
                 let value = SQLiteValue.real(Double(key))
-                try reduction.run([run, .integer(step), .integer(Int64(key)), .integer(Int64(ranks)), value, value,
-                    value, value])
+                try reduction.run([
+                    run, .integer(step), .integer(Int64(key)), .integer(Int64(ranks)), value, value,
+                    value, value,
+                ])
             }
             try counted(1 + keys)
         }

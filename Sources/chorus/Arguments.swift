@@ -48,7 +48,9 @@ struct Arguments {
     mutating func integer<T: FixedWidthInteger>(_ name: String, in range: ClosedRange<T>) throws(UsageError) -> T? {
         guard let text = try option(name) else { return nil }
         guard let value = T(text), range.contains(value) else {
-            throw UsageError("option --\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
+            throw UsageError(
+                "option --\(name) takes a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\""
+            )
         }
         return value
     }
@@ -57,7 +59,8 @@ struct Arguments {
     mutating func number(_ name: String, in range: ClosedRange<Double>) throws(UsageError) -> Double? {
         guard let text = try option(name) else { return nil }
         guard let value = Double(text), range.contains(value) else {
-            throw UsageError("option --\(name) takes a number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
+            throw UsageError(
+                "option --\(name) takes a number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
         }
         return value
     }

@@ -46,7 +46,10 @@ enum BenchCommand: Command {
         let records = Double(workload.recordCount)
         let values = records * Double(keys)
         let bytes = workload.messages.reduce(0) { $0 + $1.count } / max(1, workload.messages.count)
-        printLine("workload: \(ranks) ranks × \(steps) steps × \(keys) keys = \(workload.recordCount) records, ~\(bytes) bytes each")
+        printLine(
+            "workload: \(ranks) ranks × \(steps) steps × \(keys) keys = \(workload.recordCount) records, "
+                + "~\(bytes) bytes each"
+        )
         let memoryBefore = peakResidentMiB()
 
         let zmqSeconds = try measureZeroMQ(workload.messages, endpoint: endpoint("raw"))
@@ -68,7 +71,8 @@ enum BenchCommand: Command {
             )
         )
 
-        var configuration = CollectorConfiguration(endpoints: [endpoint("collector")], storePath: "\(directory)/collector.sqlite")
+        var configuration = CollectorConfiguration(
+            endpoints: [endpoint("collector")], storePath: "\(directory)/collector.sqlite")
         configuration.logger = Logger(minimumLevel: .warning)
         let collector = try Collector(configuration: configuration)
         try collector.start()
@@ -77,7 +81,10 @@ enum BenchCommand: Command {
         collector.waitUntilStopped()
         let recordRate = records / collectorSeconds
         let latencies = collector.storeLatencies.sorted()
-        printLine(String(format: "collector end to end: %9.0f records/s = %10.0f values/s", recordRate, values / collectorSeconds))
+        printLine(
+            String(
+                format: "collector end to end: %9.0f records/s = %10.0f values/s", recordRate, values / collectorSeconds
+            ))
         printLine(String(format: "  ratio to libzmq:     %.3f", recordRate / zmqRate))
         printLine(String(format: "  ratio to SQLite:     %.3f", recordRate / sqliteRecordRate))
         let limit = min(zmqRate, sqliteRecordRate)
@@ -85,9 +92,15 @@ enum BenchCommand: Command {
         if !latencies.isEmpty {
             let p50 = latencies[latencies.count / 2] * 1000
             let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1000
-            printLine(String(format: "  last record → stored reduction: p50 %.1f ms, p99 %.1f ms over %d steps", p50, p99, latencies.count))
+            printLine(
+                String(
+                    format: "  last record → stored reduction: p50 %.1f ms, p99 %.1f ms over %d steps", p50, p99,
+                    latencies.count))
         }
-        printLine(String(format: "peak memory: %.0f MiB (%.0f MiB before the measurements, the workload held in memory)", peakResidentMiB(), memoryBefore))
+        printLine(
+            String(
+                format: "peak memory: %.0f MiB (%.0f MiB before the measurements, the workload held in memory)",
+                peakResidentMiB(), memoryBefore))
         if let failure = collector.failure {
             printError("chorus bench: the collector failed: \(failure)")
             return 1
@@ -130,7 +143,8 @@ enum BenchCommand: Command {
                 }
             }
             for sender in senders {
-                messages.append(encoder.encode(.end(End(sender: sender, timestamp: now, lastSequenceNumber: Int64(steps)))))
+                messages.append(
+                    encoder.encode(.end(End(sender: sender, timestamp: now, lastSequenceNumber: Int64(steps)))))
             }
             self.messages = messages
         }

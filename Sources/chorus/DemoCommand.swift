@@ -77,7 +77,8 @@ enum DemoCommand: Command {
             printLine("check:   the merge equals \(expectedPath)")
             return 0
         }
-        printError("check: the merge differs from \(expectedPath):\n  " + differences.prefix(20).joined(separator: "\n  "))
+        printError(
+            "check: the merge differs from \(expectedPath):\n  " + differences.prefix(20).joined(separator: "\n  "))
         return 1
     }
 
@@ -133,7 +134,8 @@ enum DemoCommand: Command {
             let reader = try StoreReader(path: storePath)
             let run = try? reader.run(runID)
             let running = workers.filter(\.isRunning).count
-            let line = "  records \(run?.received ?? 0) · rows \(run?.rows ?? 0) · steps complete "
+            let line =
+                "  records \(run?.received ?? 0) · rows \(run?.rows ?? 0) · steps complete "
                 + "\(run?.completedSteps ?? 0) · rank processes running \(running)"
             if line != lastLine {
                 printLine(line)

@@ -65,9 +65,13 @@ enum ExpectedMerge {
                     differences.append("history row (\(step), \(rank)): missing")
                     continue
                 }
-                let actualValues = Dictionary(uniqueKeysWithValues: actual.values.map { ($0.key, $0.value.doubleValue) })
+                let actualValues = Dictionary(
+                    uniqueKeysWithValues: actual.values.map { ($0.key, $0.value.doubleValue) })
                 if Set(actualValues.keys) != Set(values.keys) {
-                    differences.append("history row (\(step), \(rank)): keys \(actualValues.keys.sorted()), expected \(values.keys.sorted())")
+                    differences.append(
+                        "history row (\(step), \(rank)): keys \(actualValues.keys.sorted()), "
+                            + "expected \(values.keys.sorted())"
+                    )
                 }
                 differences += compareFields(.object(values), actualValues, at: "history row (\(step), \(rank))")
             }
@@ -91,10 +95,16 @@ enum ExpectedMerge {
             let wanted: Double? = value.doubleValue ?? value.integerValue.map(Double.init)
             let got = actual[name] ?? nil
             if !numbersMatch(wanted, got) {
-                differences.append("\(place).\(name): expected \(wanted.map { "\($0)" } ?? "null"), got \(got.map { "\($0)" } ?? "null")")
+                differences.append(
+                    "\(place).\(name): expected \(describe(wanted)), got \(describe(got))"
+                )
             }
         }
         return differences
+    }
+
+    private static func describe(_ number: Double?) -> String {
+        number.map { "\($0)" } ?? "null"
     }
 
     /// Equal within a relative tolerance of 1e-9; NaN equals NaN; `nil` equals only `nil`.

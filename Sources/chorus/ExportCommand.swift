@@ -26,7 +26,8 @@ enum ExportCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
-        let store = try arguments.option("store") ?? ProcessInfo.processInfo.environment["CHORUS_STORE"] ?? "chorus.sqlite"
+        let store =
+            try arguments.option("store") ?? ProcessInfo.processInfo.environment["CHORUS_STORE"] ?? "chorus.sqlite"
         guard let runID = try arguments.option("run") else { throw UsageError("name the run with --run ID") }
         let table = try arguments.choice("table", ExportTable.allCases.map(\.rawValue)).flatMap(ExportTable.init)
         let format = try arguments.choice("format", ExportFormat.allCases.map(\.rawValue)).flatMap(ExportFormat.init)

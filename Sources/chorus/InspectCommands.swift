@@ -78,15 +78,19 @@ enum StatusCommand: Command {
         for run in runs {
             let age = run.updatedAt.map { String(format: "%.1f s ago", now - $0) } ?? "never"
             printLine(
-                "run \(run.name) [\(run.finished ? "finished" : "live")] world size \(run.worldSize.map(String.init) ?? "?")"
+                "run \(run.name) [\(run.finished ? "finished" : "live")] "
+                    + "world size \(run.worldSize.map(String.init) ?? "?")"
                     + " · updated \(age)"
             )
             printLine(
-                "  records \(run.received) · duplicates \(run.duplicates) · late \(run.late) · rejected \(run.rejected)"
+                "  records \(run.received) · duplicates \(run.duplicates) · late \(run.late) "
+                    + "· rejected \(run.rejected)"
                     + " · rows \(run.rows) · steps complete \(run.completedSteps) · open \(run.openSteps)"
                     + " (most \(run.maxOpenStepsSeen))"
             )
-            var rows = [["rank", "state", "last step", "heard", "incarnation", "attempt", "records", "last seq", "gaps"]]
+            var rows = [
+                ["rank", "state", "last step", "heard", "incarnation", "attempt", "records", "last seq", "gaps"]
+            ]
             for rank in try reader.ranks(run: run.name) {
                 let heard = rank.lastHeard.map { String(format: "%.1f s ago", now - $0) } ?? "-"
                 let incarnations = rank.incarnations.isEmpty ? [nil] : rank.incarnations.map(Optional.some)

@@ -69,14 +69,18 @@ struct RankFile {
                 throw ReplayError("\(place): \"_step\" must be a whole number of at least 0")
             }
             let values = JSONObject(object.filter { !$0.key.hasPrefix("_") })
-            return Line(step: step, timestamp: object["_timestamp"]?.numberValue, values: try flatten(values, at: place))
+            return Line(
+                step: step, timestamp: object["_timestamp"]?.numberValue, values: try flatten(values, at: place))
         }
-        throw ReplayError("\(place): expected a Chorus line {\"step\", \"data\"} or a wandb history line {\"_step\", …}")
+        throw ReplayError(
+            "\(place): expected a Chorus line {\"step\", \"data\"} or a wandb history line {\"_step\", …}")
     }
 
     private static func flatten(_ values: JSONObject, at place: String) throws -> [MetricEntry] {
         do {
-            return try flattenMetrics(values, limits: FlattenLimits()).map { MetricEntry($0.key, MetricValue(json: $0.value)) }
+            return try flattenMetrics(values, limits: FlattenLimits()).map {
+                MetricEntry($0.key, MetricValue(json: $0.value))
+            }
         } catch {
             throw ReplayError("\(place): \(error)")
         }

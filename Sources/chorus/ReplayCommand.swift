@@ -56,7 +56,10 @@ enum ReplayCommand: Command {
             printError("chorus replay: rank \(run.settings.rank) could not deliver everything within 30 s")
             complete = false
         }
-        printLine("replayed \(sent) lines from \(files.count) file\(files.count == 1 ? "" : "s") to \(endpoint) as run \(runID)")
+        printLine(
+            "replayed \(sent) lines from \(files.count) file\(files.count == 1 ? "" : "s") "
+                + "to \(endpoint) as run \(runID)"
+        )
         return complete ? 0 : 1
     }
 

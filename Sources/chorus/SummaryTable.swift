@@ -30,7 +30,8 @@ enum SummaryTable {
         lines += align(rows)
         if !summary.userValues.isEmpty {
             lines.append("")
-            lines.append("set by the run: " + summary.userValues.map { "\($0.key)=\(text($0.value))" }.joined(separator: " "))
+            lines.append(
+                "set by the run: " + summary.userValues.map { "\($0.key)=\(text($0.value))" }.joined(separator: " "))
         }
         return lines.joined(separator: "\n")
     }

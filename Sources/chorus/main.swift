@@ -20,6 +20,11 @@ struct Subcommand {
     let run: (inout Arguments) throws -> Int32
 }
 
+extension Subcommand {
+    /// The command's line in `chorus --help`.
+    var overviewLine: String { "  \(name.padding(toLength: 9, withPad: " ", startingAt: 0)) \(summary)" }
+}
+
 extension Command {
     static var subcommand: Subcommand { Subcommand(name: name, summary: summary, help: help, run: run) }
 }
@@ -35,7 +40,7 @@ let overview = """
     Usage: chorus <command> [options]
 
     Commands:
-    \(commands.map { "  \($0.name.padding(toLength: 9, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
+    \(commands.map(\.overviewLine).joined(separator: "\n"))
 
     Run `chorus <command> --help` for a command's options. Start with `chorus demo`.
     """

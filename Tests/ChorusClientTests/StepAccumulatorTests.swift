@@ -18,10 +18,14 @@ struct StepAccumulatorTests {
         }
         if let last = accumulator.flush() { sent.append(last) }
         return sent.map { row in
-            (row.step, Dictionary(uniqueKeysWithValues: row.values.map { entry -> (String, Int64) in
-                guard case .integer(let value) = entry.value else { return (entry.key, -1) }
-                return (entry.key, value)
-            }))
+            (
+                row.step,
+                Dictionary(
+                    uniqueKeysWithValues: row.values.map { entry -> (String, Int64) in
+                        guard case .integer(let value) = entry.value else { return (entry.key, -1) }
+                        return (entry.key, value)
+                    })
+            )
         }
     }
 
@@ -37,8 +41,10 @@ struct StepAccumulatorTests {
 
     @Test("calls without a step advance it; a lower explicit step is sent at once as its own row")
     func implicitStepsCase() {
-        let sent = rows([(["gen": 12], nil, nil), (["export": 3], nil, nil), (["loss": 20], 1, nil),
-            (["gen": 11], nil, nil), (["loss": 18], 2, nil)])
+        let sent = rows([
+            (["gen": 12], nil, nil), (["export": 3], nil, nil), (["loss": 20], 1, nil),
+            (["gen": 11], nil, nil), (["loss": 18], 2, nil),
+        ])
         #expect(sent.map(\.0) == [0, 1, 1, 2, 2])
         #expect(sent.map(\.1) == [["gen": 12], ["export": 3], ["loss": 20], ["gen": 11], ["loss": 18]])
     }

@@ -100,8 +100,11 @@ struct ScenarioCase: CustomStringConvertible, Sendable {
             let sequence = object?["seq"]?.integerValue ?? (nextSequence[key, default: 0] + 1)
             nextSequence[key] = max(nextSequence[key, default: 0], sequence)
             let timestamp = object?["ts"].flatMap(Self.number)
-            entries.append(.message(WireInput(rank: rank, attempt: attempt, sequenceNumber: sequence, step: step,
-                timestamp: timestamp, data: data)))
+            entries.append(
+                .message(
+                    WireInput(
+                        rank: rank, attempt: attempt, sequenceNumber: sequence, step: step,
+                        timestamp: timestamp, data: data)))
         }
         for case .object(let entry) in root["input"]?.arrayValue ?? [] {
             let rank = Int32(entry["rank"]?.integerValue ?? 0)
@@ -114,17 +117,22 @@ struct ScenarioCase: CustomStringConvertible, Sendable {
                 default: throw ScenarioError("\(path): unknown event \(event)")
                 }
             } else if let log = entry["log"]?.objectValue {
-                entries.append(.log(rank: rank, data: log["data"]?.objectValue ?? JSONObject(),
-                    step: log["step"]?.integerValue, commit: log["commit"]?.boolValue))
+                entries.append(
+                    .log(
+                        rank: rank, data: log["data"]?.objectValue ?? JSONObject(),
+                        step: log["step"]?.integerValue, commit: log["commit"]?.boolValue))
             } else if let generate = entry["generate"]?.objectValue {
                 let ranks = (generate["ranks"]?.arrayValue ?? []).compactMap { $0.integerValue.map(Int32.init) }
                 let bounds = (generate["steps"]?.arrayValue ?? []).compactMap(\.integerValue)
                 guard bounds.count == 2 else { throw ScenarioError("\(path): generate needs steps [first, last]") }
                 for step in bounds[0]...bounds[1] {
-                    for rank in ranks { wire(rank: rank, step: step, data: generate["data"] ?? .object([:]), object: nil) }
+                    for rank in ranks {
+                        wire(rank: rank, step: step, data: generate["data"] ?? .object([:]), object: nil)
+                    }
                 }
             } else {
-                wire(rank: rank, step: entry["step"]?.integerValue ?? 0, data: entry["data"] ?? .object([:]),
+                wire(
+                    rank: rank, step: entry["step"]?.integerValue ?? 0, data: entry["data"] ?? .object([:]),
                     object: entry)
             }
         }

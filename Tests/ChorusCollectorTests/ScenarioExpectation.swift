@@ -26,7 +26,10 @@ struct ScenarioSnapshot {
             differences.append("history has \(history.count) rows, the other \(other.history.count)")
         }
         for (row, otherRow) in zip(history, other.history) where !Self.same(row, otherRow) {
-            differences.append("history row (\(row.step), \(row.rank)) \(row.values) differs from (\(otherRow.step), \(otherRow.rank)) \(otherRow.values)")
+            differences.append(
+                "history row (\(row.step), \(row.rank)) \(row.values) differs from "
+                    + "(\(otherRow.step), \(otherRow.rank)) \(otherRow.values)"
+            )
         }
         if Set(steps.keys) != Set(other.steps.keys) {
             differences.append("complete steps differ: \(steps.count) against \(other.steps.count)")
@@ -69,15 +72,17 @@ enum ScenarioExpectation {
             case "summary": differences += summary(value, snapshot)
             case "stats":
                 for (name, number) in value.objectValue ?? JSONObject() {
-                    let actual: Int64? = switch name {
-                    case "duplicates": snapshot.run?.duplicates
-                    case "late": snapshot.run?.late
-                    case "rejected": snapshot.run?.rejected
-                    case "received": snapshot.run?.received
-                    default: nil
-                    }
+                    let actual: Int64? =
+                        switch name {
+                        case "duplicates": snapshot.run?.duplicates
+                        case "late": snapshot.run?.late
+                        case "rejected": snapshot.run?.rejected
+                        case "received": snapshot.run?.received
+                        default: nil
+                        }
                     if actual != number.integerValue {
-                        differences.append("stats.\(name): expected \(number), got \(actual.map(String.init) ?? "none")")
+                        differences.append(
+                            "stats.\(name): expected \(number), got \(actual.map(String.init) ?? "none")")
                     }
                 }
             case "rows":
@@ -86,7 +91,8 @@ enum ScenarioExpectation {
                 }
             case "max_open_steps_seen":
                 if snapshot.run?.maxOpenStepsSeen != value.integerValue {
-                    differences.append("max_open_steps_seen: expected \(value), got \(snapshot.run?.maxOpenStepsSeen ?? 0)")
+                    differences.append(
+                        "max_open_steps_seen: expected \(value), got \(snapshot.run?.maxOpenStepsSeen ?? 0)")
                 }
             case "finished":
                 if snapshot.run?.finished != value.boolValue {
@@ -118,15 +124,22 @@ enum ScenarioExpectation {
             guard let parts = row.arrayValue, parts.count == 3, let values = parts[2].objectValue else { continue }
             let place = "history[\(index)]"
             if parts[0].integerValue != actual.step || parts[1].integerValue != Int64(actual.rank) {
-                differences.append("\(place): expected (\(parts[0]), \(parts[1])), got (\(actual.step), \(actual.rank))")
+                differences.append(
+                    "\(place): expected (\(parts[0]), \(parts[1])), got (\(actual.step), \(actual.rank))")
                 continue
             }
             let actualValues = Dictionary(uniqueKeysWithValues: actual.values.map { ($0.key, $0.value) })
             if Set(values.keys) != Set(actualValues.keys) {
-                differences.append("\(place) (\(actual.step), \(actual.rank)): keys \(actualValues.keys.sorted()), expected \(values.keys.sorted())")
+                differences.append(
+                    "\(place) (\(actual.step), \(actual.rank)): keys \(actualValues.keys.sorted()), "
+                        + "expected \(values.keys.sorted())"
+                )
             }
             for (key, value) in values where !matches(value, actualValues[key]?.doubleValue) {
-                differences.append("\(place) (\(actual.step), \(actual.rank)).\(key): expected \(value), got \(actualValues[key].map { "\($0)" } ?? "nothing")")
+                differences.append(
+                    "\(place) (\(actual.step), \(actual.rank)).\(key): expected \(value), "
+                        + "got \(actualValues[key].map { "\($0)" } ?? "nothing")"
+                )
             }
         }
         return differences
@@ -143,7 +156,8 @@ enum ScenarioExpectation {
                 if key == "missing" {
                     let expectedRanks = (fields.arrayValue ?? []).compactMap(\.integerValue)
                     if expectedRanks != record.missing.map(Int64.init) {
-                        differences.append("steps.\(stepText).missing: expected \(expectedRanks), got \(record.missing)")
+                        differences.append(
+                            "steps.\(stepText).missing: expected \(expectedRanks), got \(record.missing)")
                     }
                     continue
                 }
@@ -158,7 +172,10 @@ enum ScenarioExpectation {
                     "max_rank": reduction.maxRank.map(Double.init),
                 ]
                 for (name, value) in fields.objectValue ?? JSONObject() where !matches(value, actual[name] ?? nil) {
-                    differences.append("steps.\(stepText).\(key).\(name): expected \(value), got \((actual[name] ?? nil).map { "\($0)" } ?? "null")")
+                    differences.append(
+                        "steps.\(stepText).\(key).\(name): expected \(value), "
+                            + "got \((actual[name] ?? nil).map { "\($0)" } ?? "null")"
+                    )
                 }
             }
         }
@@ -178,7 +195,8 @@ enum ScenarioExpectation {
                 "nonfinite": Double(actual.nonfinite),
             ]
             for (name, value) in fields.objectValue ?? JSONObject() where !matches(value, values[name] ?? nil) {
-                differences.append("summary.\(key).\(name): expected \(value), got \((values[name] ?? nil).map { "\($0)" } ?? "null")")
+                differences.append(
+                    "summary.\(key).\(name): expected \(value), got \((values[name] ?? nil).map { "\($0)" } ?? "null")")
             }
         }
         return differences

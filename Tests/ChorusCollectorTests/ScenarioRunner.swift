@@ -63,7 +63,9 @@ final class ScenarioRunner {
             case .message(let message):
                 try send(message)
             case .log(let rank, let data, let step, let commit):
-                let entries = try flattenMetrics(data, limits: FlattenLimits()).map { MetricEntry($0.key, MetricValue(json: $0.value)) }
+                let entries = try flattenMetrics(data, limits: FlattenLimits()).map {
+                    MetricEntry($0.key, MetricValue(json: $0.value))
+                }
                 try client(rank).log(entries, step: step, commit: commit)
             case .end(let rank):
                 try end(rank)
@@ -73,7 +75,9 @@ final class ScenarioRunner {
                 checks += 1
                 guard verifyChecks else { continue }
                 try settle()
-                differences += ScenarioExpectation.differences(expect, in: try snapshot()).map { "at check \(checks): \($0)" }
+                differences += ScenarioExpectation.differences(expect, in: try snapshot()).map {
+                    "at check \(checks): \($0)"
+                }
             }
         }
         try runProcesses()
@@ -212,7 +216,8 @@ enum ChorusBinary {
     static func path() throws -> String {
         var tried: [String] = []
         if let given = ProcessInfo.processInfo.environment["CHORUS_BIN"] { tried.append(given) }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
         for _ in 0..<4 {
@@ -220,7 +225,8 @@ enum ChorusBinary {
             directory.deleteLastPathComponent()
         }
         guard let found = tried.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw ScenarioError("no chorus executable (run `swift build` first); tried \(tried.joined(separator: ", "))")
+            throw ScenarioError(
+                "no chorus executable (run `swift build` first); tried \(tried.joined(separator: ", "))")
         }
         return found
     }

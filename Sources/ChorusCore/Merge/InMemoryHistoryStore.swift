@@ -73,7 +73,8 @@ public final class InMemoryHistoryStore: HistoryStore {
         var rows: [Row] = []
         for (key, stored) in contents.rows where key.step == step {
             let cells = (contents.cells[key] ?? [:]).values.map(\.cell).sorted { $0.key < $1.key }
-            rows.append(Row(rank: key.rank, cells: cells, reportAttempt: stored.reportAttempt, timestamp: stored.timestamp))
+            rows.append(
+                Row(rank: key.rank, cells: cells, reportAttempt: stored.reportAttempt, timestamp: stored.timestamp))
         }
         return StepState(step: step, rows: rows, completion: completion)
     }

@@ -179,11 +179,13 @@ extension RunMerger {
     /// supersedes the rank's lower attempts, and revises every step that changes.
     func lowerThreshold(rank: Int32, attempt: Int64, to step: Int64, fromResumeStep: Bool) throws {
         let thresholdsBefore = thresholds(of: rank)
-        guard case .some(let previous) = ranks[rank]!.lowerThreshold(
-            attempt: attempt,
-            to: step,
-            fromResumeStep: fromResumeStep
-        ) else { return }
+        guard
+            case .some(let previous) = ranks[rank]!.lowerThreshold(
+                attempt: attempt,
+                to: step,
+                fromResumeStep: fromResumeStep
+            )
+        else { return }
         let thresholdsAfter = thresholds(of: rank)
         // Only cells of lower attempts can change; without any, recording the threshold is all.
         guard ranks[rank]!.incarnations.values.contains(where: { $0.attempt < attempt }) else { return }

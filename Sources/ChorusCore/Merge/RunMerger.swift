@@ -183,7 +183,8 @@ public final class RunMerger {
         }
         startTime = min(startTime ?? hello.startTime, hello.startTime)
         hear(sender, now: now)
-        var state = ranks[sender.rank]!.incarnations[sender.incarnation]
+        var state =
+            ranks[sender.rank]!.incarnations[sender.incarnation]
             ?? IncarnationState(id: sender.incarnation, attempt: hello.attempt, startTime: 0, greeted: false)
         let isNewGreeting = !state.greeted
         state.attempt = hello.attempt
