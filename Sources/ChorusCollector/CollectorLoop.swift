@@ -124,9 +124,16 @@ final class CollectorLoop {
         if let existing = mergers[run] {
             merger = existing
         } else {
-            merger = RunMerger(run: run, configuration: configuration.merge, store: store)
+            merger = try RunMerger(run: run, configuration: configuration.merge, store: store)
             mergers[run] = merger
-            logger.info("run started", [("run", run)])
+            if merger.continuesStoredRun {
+                logger.warning(
+                    "run continues in an existing store; its open steps and ranks start afresh",
+                    [("run", run), ("store", configuration.storePath)]
+                )
+            } else {
+                logger.info("run started", [("run", run)])
+            }
         }
         touchedRuns.insert(run)
         do {

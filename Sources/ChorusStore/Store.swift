@@ -265,6 +265,18 @@ public final class Store: HistoryStore {
         )
     }
 
+    /// The names of the run's keys, in id order.
+    public func keyNames(run: String) throws -> [String] {
+        let id = SQLiteValue.integer(try runID(run))
+        let rows = try statement("SELECT key_id, name FROM keys WHERE run_id = ? ORDER BY key_id").rows([id])
+        return try rows.enumerated().map { index, row in
+            guard row[0].integerValue == Int64(index), let name = row[1].textValue else {
+                throw StoreError("the keys of run \(run) in \(path) are not numbered 0, 1, 2, …; the store is damaged")
+            }
+            return name
+        }
+    }
+
     /// The live non-numeric value of `key` at the highest (step, rank).
     public func latestText(run: String, key: Int32) throws -> PlacedText? {
         let id = SQLiteValue.integer(try runID(run))

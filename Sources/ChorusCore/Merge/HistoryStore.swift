@@ -88,6 +88,10 @@ public protocol HistoryStore: AnyObject {
     /// The extremes of the key's headline series over complete steps, under `operation`.
     func headlineExtremes(run: String, key: Int32, operation: ReduceOperation) throws -> HeadlineExtremes
 
+    /// The names of the keys `run` has stored, in the order of their ids (the id of a name is
+    /// its index), so that a merger that starts again on the same store keeps them.
+    func keyNames(run: String) throws -> [String]
+
     /// The key's live non-numeric value at the highest (step, rank), if any.
     func latestText(run: String, key: Int32) throws -> PlacedText?
 }

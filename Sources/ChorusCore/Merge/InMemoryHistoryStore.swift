@@ -107,6 +107,11 @@ public final class InMemoryHistoryStore: HistoryStore {
         return extremes
     }
 
+    /// The names of the run's keys, in id order.
+    public func keyNames(run: String) -> [String] {
+        (runs[run]?.keyNames ?? [:]).sorted { $0.key < $1.key }.map(\.value)
+    }
+
     /// The live non-numeric value of `key` at the highest (step, rank).
     public func latestText(run: String, key: Int32) -> PlacedText? {
         guard let contents = runs[run] else { return nil }

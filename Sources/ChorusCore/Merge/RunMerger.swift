@@ -70,12 +70,23 @@ public final class RunMerger {
     var completedThrough: Int64 = -1
     var frontier: Int64 = -1
 
-    /// Creates the merger of `run`, writing to `store`.
-    public init(run: String, configuration: MergeConfiguration, store: HistoryStore) {
+    /// Creates the merger of `run`, writing to `store`, with the key ids the store already
+    /// gave the run's keys.
+    ///
+    /// It starts with no open steps and no ranks: a run that was live when its collector
+    /// stopped continues from here, and its steps completed before are revised as late data.
+    /// - Throws: whatever the store throws reading the run's keys.
+    public init(run: String, configuration: MergeConfiguration, store: HistoryStore) throws {
         self.run = run
         self.configuration = configuration
         self.store = store
+        for name in try store.keyNames(run: run) {
+            _ = keys.id(for: name)
+        }
     }
+
+    /// Whether the store held keys of this run before this merger started.
+    public var continuesStoredRun: Bool { !keys.names.isEmpty && statistics.received == 0 }
 
     /// The number of open steps.
     public var openStepCount: Int { openOrder.count }
