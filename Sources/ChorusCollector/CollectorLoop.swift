@@ -2,16 +2,18 @@ import ChorusCore
 import ChorusStore
 import ChorusZMQ
 
-/// The collector's thread: receives, decodes, merges and stores, committing in batches.
+/// The collector's thread: receives, decodes and merges, and hands what changed to the
+/// store's writer thread, committing in batches.
 ///
-/// It owns the PULL socket and the store connection, neither of which may be shared, and
-/// talks to its ``Collector`` only through the collector's lock.
+/// It owns the PULL socket, which may not be shared; the store connection belongs to the
+/// ``StoreWriter``. It talks to its ``Collector`` only through the collector's lock.
 final class CollectorLoop {
     let boundEndpoints: [String]
     private unowned let collector: Collector
     private let configuration: CollectorConfiguration
     private let socket: ZMQSocket
-    private let store: Store
+    private let writer: StoreWriter
+    private let store: PipelinedStore
     private let decoder: WireDecoder
     private var logger: Logger { configuration.logger }
     private var mergers: [String: RunMerger] = [:]
@@ -27,8 +29,10 @@ final class CollectorLoop {
         self.collector = collector
         configuration = collector.configuration
         decoder = WireDecoder(limits: configuration.limits)
-        store = try Store(path: configuration.storePath, durable: configuration.durable)
-        store.completionClock = wallClockSeconds
+        let database = try Store(path: configuration.storePath, durable: configuration.durable)
+        database.completionClock = wallClockSeconds
+        writer = StoreWriter(store: database)
+        store = PipelinedStore(writer: writer)
         let socket = try ZMQSocket(context, type: .pull)
         try socket.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
         try socket.setMaxMessageSize(Int64(configuration.limits.maxMessageBytes))
@@ -54,19 +58,21 @@ final class CollectorLoop {
             while !collector.stopRequested {
                 try receiveBatch(deadline: wallClockSeconds() + configuration.commitInterval)
                 try maintain(now: wallClockSeconds())
+                if let failed = writer.failure { throw StoreError("writing the store failed: \(failed)") }
             }
             try drain()
             for merger in mergers.values {
-                try store.begin()
                 try merger.completeAllOpenSteps()
                 touchedRuns.insert(merger.run)
             }
-            try commit(now: wallClockSeconds())
+            commit(now: wallClockSeconds(), sync: nil)
+            writer.stop()
+            if let failed = writer.failure { throw StoreError("writing the store failed: \(failed)") }
             logger.info("collector stopped", [("runs", String(mergers.count))])
         } catch {
             failure = "\(error)"
             logger.error("collector failed", [("error", "\(error)")])
-            try? store.commit()
+            writer.stop()
         }
         collector.loopEnded(failure: failure)
     }
@@ -89,7 +95,7 @@ final class CollectorLoop {
                 lastMessage = wallClockSeconds()
             }
             if batchMessages >= configuration.maxBatchMessages {
-                try commit(now: wallClockSeconds())
+                commit(now: wallClockSeconds(), sync: nil)
             }
         }
     }
@@ -105,7 +111,6 @@ final class CollectorLoop {
         }
         guard let outcome else { return false }
         if batchStarted == nil {
-            try store.begin()
             batchStarted = wallClockSeconds()
         }
         batchMessages += 1
@@ -163,7 +168,6 @@ final class CollectorLoop {
             for merger in mergers.values {
                 let lostBefore = merger.ranks.values.filter { $0.status == .lost }.map(\.rank)
                 if lostBefore.count < merger.ranks.count {
-                    try store.begin()
                     batchStarted = batchStarted ?? now
                     try merger.tick(now: now)
                     let lostNow = merger.ranks.values.filter { $0.status == .lost }.map(\.rank)
@@ -176,18 +180,18 @@ final class CollectorLoop {
         }
         let due = batchStarted.map { now - $0 >= configuration.commitInterval } ?? false
         if due || sync != nil || batchMessages >= configuration.maxBatchMessages {
-            try commit(now: now)
-        }
-        if let sync {
-            collector.syncDone(sync)
+            commit(now: now, sync: sync)
         }
     }
 
-    private func commit(now: Double) throws {
-        try store.begin()
+    /// Hands the batch to the writer to commit; the collector counts its messages, and the
+    /// sync request is answered, once the commit is over.
+    private func commit(now: Double, sync: Int64?) {
+        store.flush()
+        var statuses: [RunStatus] = []
         for run in touchedRuns.sorted() {
             guard let merger = mergers[run] else { continue }
-            try store.writeStatus(of: merger, now: now)
+            statuses.append(merger.status())
             if merger.isFinished && !finishedRuns.contains(run) {
                 finishedRuns.insert(run)
                 logger.info(
@@ -202,14 +206,20 @@ final class CollectorLoop {
                 finishedRuns.remove(run)
             }
         }
-        let arrivals = try store.commit()
-        let committed = wallClockSeconds()
-        collector.count(
-            messages: batchMessages,
-            rejections: batchRejections,
-            commits: 1,
-            storeLatencies: arrivals.map { committed - $0 }
-        )
+        let messages = batchMessages
+        let rejections = batchRejections
+        let collector = self.collector
+        writer.commit(statuses) { result in
+            let committed = wallClockSeconds()
+            let arrivals = (try? result.get()) ?? []
+            collector.count(
+                messages: messages,
+                rejections: rejections,
+                commits: 1,
+                storeLatencies: arrivals.map { committed - $0 }
+            )
+            if let sync { collector.syncDone(sync) }
+        }
         touchedRuns.removeAll(keepingCapacity: true)
         batchMessages = 0
         batchRejections.removeAll(keepingCapacity: true)

@@ -1,9 +1,9 @@
 import ChorusCore
 
 extension Store {
-    /// Writes where `merger`'s run stands: its counters, ranks, incarnations, key definitions
-    /// and summaries, so that `chorus status` and `chorus show` read them from the file.
-    public func writeStatus(of merger: RunMerger, now: Double) throws {
+    /// Writes where a run stands: its counters, ranks, incarnations, key definitions and
+    /// summaries, so that `chorus status` and `chorus show` read them from the file.
+    public func writeStatus(_ merger: RunStatus, now: Double) throws {
         let id = SQLiteValue.integer(try runID(merger.run))
         let statistics = merger.statistics
         try statement(
@@ -46,14 +46,14 @@ extension Store {
                 ])
             }
         }
-        for (key, summary) in merger.summaries {
+        for key in merger.keys {
             guard
                 let keyID = try statement("SELECT key_id FROM keys WHERE run_id = ? AND name = ?")
-                    .rows([id, .text(key)]).first?.first
+                    .rows([id, .text(key.name)]).first?.first
             else { continue }
-            let goal = merger.goal(of: key)
+            let summary = key.summary
             try statement("UPDATE keys SET reduce = ?, goal = ? WHERE run_id = ? AND key_id = ?").run([
-                .text(merger.reduceOperation(of: key).rawValue), goal.map { .text($0.rawValue) } ?? .null, id, keyID,
+                .text(key.reduce.rawValue), key.goal.map { .text($0.rawValue) } ?? .null, id, keyID,
             ])
             try statement(
                 """
@@ -64,7 +64,7 @@ extension Store {
             ).run(
                 [id, keyID] + Self.columns(of: summary.first) + Self.columns(of: summary.last)
                     + Self.columns(of: summary.min) + Self.columns(of: summary.max) + [
-                        summary.best(goal).map { .real($0.value) } ?? .null,
+                        summary.best(key.goal).map { .real($0.value) } ?? .null,
                         summary.mean.map(SQLiteValue.real) ?? .null, .integer(summary.count),
                         .integer(summary.nonfinite), summary.latestText.map { .text($0.text) } ?? .null,
                     ]

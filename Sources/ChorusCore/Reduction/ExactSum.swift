@@ -62,8 +62,9 @@ public struct ExactSum: Sendable, Hashable {
     /// The sum rounded to the nearest double (±infinity if it is too large for a double).
     public var value: Double {
         let small = Self.rounded(partials)
-        guard !scaledPartials.isEmpty else { return small }
         let large = Self.rounded(scaledPartials)
+        // Once the huge terms cancel, scaling `small` down by 2⁻⁹⁰⁰ would lose its low bits.
+        guard large != 0 else { return small }
         return (large + small.scaled(by: -Self.scaleExponent)).scaled(by: Self.scaleExponent)
     }
 
@@ -72,8 +73,9 @@ public struct ExactSum: Sendable, Hashable {
         precondition(count > 0, "a mean needs at least one term")
         let divisor = Double(count)
         let small = Self.rounded(partials)
-        guard !scaledPartials.isEmpty else { return small / divisor }
-        let large = Self.rounded(scaledPartials) / divisor
+        let total = Self.rounded(scaledPartials)
+        guard total != 0 else { return small / divisor }
+        let large = total / divisor
         return (large + (small / divisor).scaled(by: -Self.scaleExponent)).scaled(by: Self.scaleExponent)
     }
 

@@ -24,13 +24,19 @@ public struct WireEncoder: Sendable {
             if let resumeStep = hello.resumeStep { writer.appendInteger(resumeStep) } else { writer.appendNull() }
             writer.appendKey("start_time")
             writer.appendDouble(hello.startTime)
-            writer.appendKey("client")
-            writer.beginObject()
-            writer.appendKey("name")
-            writer.appendString(hello.clientName ?? "unknown")
-            writer.appendKey("version")
-            writer.appendString(hello.clientVersion ?? "unknown")
-            writer.endObject()
+            if hello.clientName != nil || hello.clientVersion != nil {
+                writer.appendKey("client")
+                writer.beginObject()
+                if let name = hello.clientName {
+                    writer.appendKey("name")
+                    writer.appendString(name)
+                }
+                if let version = hello.clientVersion {
+                    writer.appendKey("version")
+                    writer.appendString(version)
+                }
+                writer.endObject()
+            }
         case .log(let record):
             header("log", record.sender)
             if let attempt = record.attempt {

@@ -1,0 +1,58 @@
+/// Where a run stands at one moment, as a value: what the collector hands to the thread that
+/// writes the store, while the merger goes on.
+public struct RunStatus: Sendable {
+    /// The run id.
+    public var run: String
+    /// The ranks the run waits for, once known.
+    public var worldSize: Int32?
+    /// The earliest start time any hello gave.
+    public var startTime: Double?
+    /// Whether every rank of the world has finished or been lost.
+    public var isFinished: Bool
+    /// The run's counters.
+    public var statistics: RunStatistics
+    /// Steps open now.
+    public var openStepCount: Int
+    /// Every rank heard from.
+    public var ranks: [Int32: RankState]
+    /// Every key with its rules and summary.
+    public var keys: [KeyStatus]
+    /// Values users set on the summary.
+    public var userSummary: [String: MetricValue]
+}
+
+/// One key of a run: how it is reduced and summarised, and its summary.
+public struct KeyStatus: Sendable {
+    /// The key.
+    public var name: String
+    /// Its headline reduction.
+    public var reduce: ReduceOperation
+    /// Its summary goal, if defined.
+    public var goal: SummaryGoal?
+    /// Its summary.
+    public var summary: KeySummary
+}
+
+extension RunMerger {
+    /// The run as it stands now.
+    public func status() -> RunStatus {
+        RunStatus(
+            run: run,
+            worldSize: worldSize,
+            startTime: startTime,
+            isFinished: isFinished,
+            statistics: statistics,
+            openStepCount: openStepCount,
+            ranks: ranks,
+            keys: keySummaries.keys.sorted().map { id in
+                KeyStatus(
+                    name: keys.names[Int(id)],
+                    reduce: keys.reduce(id),
+                    goal: keys.goal(id),
+                    summary: keySummaries[id]!
+                )
+            },
+            userSummary: userSummary
+        )
+    }
+}
