@@ -51,10 +51,14 @@ extension Store {
                 let keyID = try statement("SELECT key_id FROM keys WHERE run_id = ? AND name = ?")
                     .rows([id, .text(key.name)]).first?.first
             else { continue }
-            let summary = key.summary
             try statement("UPDATE keys SET reduce = ?, goal = ? WHERE run_id = ? AND key_id = ?").run([
                 .text(key.reduce.rawValue), key.goal.map { .text($0.rawValue) } ?? .null, id, keyID,
             ])
+            let summary = key.summary
+            guard !summary.isEmpty else {
+                try statement("DELETE FROM summaries WHERE run_id = ? AND key_id = ?").run([id, keyID])
+                continue
+            }
             try statement(
                 """
                 INSERT OR REPLACE INTO summaries (run_id, key_id, first, first_step, last, last_step, min, min_step,

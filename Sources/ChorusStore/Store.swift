@@ -282,7 +282,9 @@ public final class Store: HistoryStore {
         let id = SQLiteValue.integer(try runID(run))
         let rows = try statement(
             """
-            SELECT cells.step, cells.rank, cells.text FROM cells JOIN rows USING (run_id, step, rank)
+            SELECT cells.step, cells.rank, cells.text FROM cells
+            JOIN rows USING (run_id, step, rank)
+            JOIN steps USING (run_id, step)
             WHERE cells.run_id = ? AND cells.key_id = ? AND cells.value IS NULL AND cells.text != 'NaN'
                 AND cells.superseded = 0 AND rows.superseded = 0
             ORDER BY cells.step DESC, cells.rank DESC LIMIT 1

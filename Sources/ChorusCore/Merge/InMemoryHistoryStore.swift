@@ -118,7 +118,7 @@ public final class InMemoryHistoryStore: HistoryStore {
         var latest: PlacedText?
         for (rowKey, cells) in contents.cells {
             guard let stored = cells[key], !stored.superseded, case .other(let text) = stored.cell.value,
-                contents.rows[rowKey]?.superseded == false
+                contents.rows[rowKey]?.superseded == false, contents.completions[rowKey.step] != nil
             else { continue }
             if latest == nil || (rowKey.step, rowKey.rank) > (latest!.step, latest!.rank) {
                 latest = PlacedText(step: rowKey.step, rank: rowKey.rank, text: text)

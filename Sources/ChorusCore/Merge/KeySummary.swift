@@ -29,6 +29,9 @@ public struct KeySummary: Sendable, Hashable {
     /// Creates an empty summary.
     public init() {}
 
+    /// Whether no value of the key is in the history.
+    public var isEmpty: Bool { count == 0 && latestText == nil }
+
     /// The mean of every finite raw value, or `nil` without one.
     public var mean: Double? {
         let finite = count - nonfinite

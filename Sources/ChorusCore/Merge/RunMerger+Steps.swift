@@ -24,9 +24,11 @@ extension RunMerger {
             cache(state)
             return
         }
-        if step <= completedThrough {
-            // A step never seen, below steps already complete: it is complete on arrival.
+        if step <= max(completedThrough, frontier) {
+            // A step never seen that every rank of the world has reached or passed (or that
+            // lies below steps already complete): it is complete on arrival.
             if countsAsLate { statistics.late += 1 }
+            completedThrough = max(completedThrough, step)
             var state = StepState(step: step, completion: Completion(missing: missingRanks(at: step), forced: false))
             try body(&state)
             state.completion?.lastArrival = state.lastArrival

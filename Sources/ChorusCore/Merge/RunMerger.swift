@@ -48,10 +48,13 @@ public final class RunMerger {
     public internal(set) var isFinished = false
     /// The earliest start time any hello gave.
     public private(set) var startTime: Double?
-    /// Summaries by key name.
+    /// Summaries by key name, of every key with a value in the history.
+    ///
+    /// A key whose every value was superseded has none, just as if it had never been logged,
+    /// so that which keys have a summary never depends on arrival order.
     public var summaries: [String: KeySummary] {
         var byName: [String: KeySummary] = [:]
-        for (id, summary) in keySummaries { byName[keys.names[Int(id)]] = summary }
+        for (id, summary) in keySummaries where !summary.isEmpty { byName[keys.names[Int(id)]] = summary }
         return byName
     }
     /// Values users set on the summary.
@@ -221,8 +224,11 @@ public final class RunMerger {
         if ranks[sender.rank]!.status == .lost {
             let ended = ranks[sender.rank]!.latestIncarnation?.ended ?? false
             ranks[sender.rank]!.status = ended ? .finished : .active
-            isFinished = false
-            frontier = min(frontier, ranks[sender.rank]!.highestStep ?? -1)
+            // Only the world holds steps back; an auxiliary writer rejoining changes nothing.
+            if isWorldRank(sender.rank) && !ended {
+                isFinished = false
+                frontier = min(frontier, ranks[sender.rank]!.highestStep ?? -1)
+            }
         }
         if ranks[sender.rank]!.incarnations[sender.incarnation] == nil {
             ranks[sender.rank]!.incarnations[sender.incarnation] = IncarnationState(

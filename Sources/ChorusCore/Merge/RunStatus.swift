@@ -15,7 +15,8 @@ public struct RunStatus: Sendable {
     public var openStepCount: Int
     /// Every rank heard from.
     public var ranks: [Int32: RankState]
-    /// Every key with its rules and summary.
+    /// Every key the run has seen, with its rules and summary (empty when none of its values
+    /// is in the history).
     public var keys: [KeyStatus]
     /// Values users set on the summary.
     public var userSummary: [String: MetricValue]
@@ -44,12 +45,13 @@ extension RunMerger {
             statistics: statistics,
             openStepCount: openStepCount,
             ranks: ranks,
-            keys: keySummaries.keys.sorted().map { id in
-                KeyStatus(
-                    name: keys.names[Int(id)],
+            keys: keys.names.indices.map { index in
+                let id = Int32(index)
+                return KeyStatus(
+                    name: keys.names[index],
                     reduce: keys.reduce(id),
                     goal: keys.goal(id),
-                    summary: keySummaries[id]!
+                    summary: keySummaries[id] ?? KeySummary()
                 )
             },
             userSummary: userSummary

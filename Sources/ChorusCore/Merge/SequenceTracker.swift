@@ -16,6 +16,7 @@ public struct SequenceTracker: Sendable, Hashable {
     /// Records `number` as received.
     /// - Returns: `false` if it had been received before (a duplicate).
     public mutating func insert(_ number: Int64) -> Bool {
+        precondition(number >= 1, "sequence numbers start at 1; the decoder rejects others")
         highestKnown = Swift.max(highestKnown, number)
         // The index of the first range that ends at or after `number - 1`.
         var low = 0
@@ -33,7 +34,7 @@ public struct SequenceTracker: Sendable, Hashable {
         }
         let joinsBelow = low < received.count && received[low].upperBound == number - 1
         let aboveIndex = joinsBelow ? low + 1 : low
-        let joinsAbove = aboveIndex < received.count && received[aboveIndex].lowerBound == number + 1
+        let joinsAbove = number < .max && aboveIndex < received.count && received[aboveIndex].lowerBound == number + 1
         switch (joinsBelow, joinsAbove) {
         case (true, true):
             received[low] = received[low].lowerBound...received[aboveIndex].upperBound
@@ -72,6 +73,8 @@ public struct SequenceTracker: Sendable, Hashable {
             if range.lowerBound > next {
                 ranges.append(next...(range.lowerBound - 1))
             }
+            // Nothing can follow a range that reaches the largest number.
+            guard range.upperBound < .max else { return ranges }
             next = range.upperBound + 1
         }
         if next <= highestKnown && ranges.count < limit {
