@@ -2,6 +2,12 @@ import ChorusCore
 import ChorusStore
 import ChorusZMQ
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The collector's thread: receives, decodes and merges, and hands what changed to the
 /// store's writer thread, committing in batches.
 ///
@@ -20,7 +26,7 @@ final class CollectorLoop {
     private var touchedRuns: Set<String> = []
     private var finishedRuns: Set<String> = []
     private var batchMessages: Int64 = 0
-    private var batchRejections: [String: Int64] = [:]
+    private var batchRejections: [String: RejectionTally] = [:]
     private var batchStarted: Double?
     private var lastTick = 0.0
     private var rejectionsLogged: Set<String> = []
@@ -61,6 +67,7 @@ final class CollectorLoop {
                 if let failed = writer.failure { throw StoreError("writing the store failed: \(failed)") }
             }
             try drain()
+            releaseEndpoints()
             for merger in mergers.values {
                 try merger.completeAllOpenSteps()
                 touchedRuns.insert(merger.run)
@@ -85,17 +92,25 @@ final class CollectorLoop {
         }
     }
 
-    /// Takes what is still queued, until the socket has been quiet for a moment.
+    /// Takes what ZeroMQ has already queued, without waiting for more: a stopping collector
+    /// stops receiving but keeps every message that reached it. Bounded in time, so that a
+    /// sender flooding the socket cannot hold the shutdown back.
     private func drain() throws {
-        let quiet = 0.2
-        var lastMessage = wallClockSeconds()
-        let giveUp = lastMessage + 10
-        while wallClockSeconds() - lastMessage < quiet && wallClockSeconds() < giveUp {
-            if try receiveOne(wait: true) {
-                lastMessage = wallClockSeconds()
-            }
+        let giveUp = wallClockSeconds() + 5
+        while try receiveOne(wait: false), wallClockSeconds() < giveUp {
             if batchMessages >= configuration.maxBatchMessages {
                 commit(now: wallClockSeconds(), sync: nil)
+            }
+        }
+    }
+
+    /// Unbinds the endpoints and removes the socket files of `ipc://` ones, which ZeroMQ
+    /// leaves behind.
+    private func releaseEndpoints() {
+        for endpoint in boundEndpoints {
+            try? socket.unbind(endpoint)
+            if endpoint.hasPrefix("ipc://") {
+                unlink(String(endpoint.dropFirst("ipc://".count)))
             }
         }
     }
@@ -118,7 +133,7 @@ final class CollectorLoop {
         case .success(let message):
             try handle(message)
         case .failure(let error):
-            reject(error, sender: nil)
+            reject(error, countedByRun: false)
         }
         return true
     }
@@ -143,18 +158,33 @@ final class CollectorLoop {
         touchedRuns.insert(run)
         do {
             try merger.apply(message, now: wallClockSeconds())
-        } catch let error as WireError {
-            reject(error, sender: message.sender)
+        } catch var error as WireError {
+            error.sender = message.sender
+            reject(error, countedByRun: true)
         }
     }
 
-    private func reject(_ error: WireError, sender: Sender?) {
-        batchRejections[error.code.description, default: 0] += 1
-        let origin = sender.map { "\($0.run)/\($0.rank)/\($0.incarnation)" } ?? "unknown"
-        let onceKey = "\(origin) \(error.code)"
+    /// Counts a rejected message, in its run too when the run is known, and logs it once per
+    /// sender and reason.
+    private func reject(_ error: WireError, countedByRun: Bool) {
+        let reason = error.code.description
+        let origin = error.sender.map { "\($0.run)/\($0.rank)/\($0.incarnation)" }
+        var tally =
+            batchRejections[reason]
+            ?? RejectionTally(reason: reason, count: 0, lastError: "", lastSender: nil, lastAt: 0)
+        tally.count += 1
+        tally.lastError = error.message
+        tally.lastSender = origin
+        tally.lastAt = wallClockSeconds()
+        batchRejections[reason] = tally
+        if !countedByRun, let run = error.sender?.run, let merger = mergers[run] {
+            merger.countRejection()
+            touchedRuns.insert(run)
+        }
+        let onceKey = "\(origin ?? "unknown") \(reason)"
         guard rejectionsLogged.count < 10_000, rejectionsLogged.insert(onceKey).inserted else { return }
-        var metadata = [("reason", error.code.description), ("error", error.message)]
-        if let sender {
+        var metadata = [("reason", reason), ("error", error.message)]
+        if let sender = error.sender {
             metadata += [("run", sender.run), ("rank", String(sender.rank)), ("inc", sender.incarnation)]
         }
         logger.warning("rejected message", metadata)
@@ -207,14 +237,14 @@ final class CollectorLoop {
             }
         }
         let messages = batchMessages
-        let rejections = batchRejections
+        let rejections = Array(batchRejections.values)
         let collector = self.collector
-        writer.commit(statuses) { result in
+        writer.commit(statuses, rejections: rejections) { result in
             let committed = wallClockSeconds()
             let arrivals = (try? result.get()) ?? []
             collector.count(
                 messages: messages,
-                rejections: rejections,
+                rejections: Dictionary(uniqueKeysWithValues: rejections.map { ($0.reason, $0.count) }),
                 commits: 1,
                 storeLatencies: arrivals.map { committed - $0 }
             )

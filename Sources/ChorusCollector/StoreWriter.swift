@@ -15,7 +15,11 @@ final class StoreWriter: Sendable {
         // @unchecked: the closures run on the writer's thread only, and what they capture
         // from the loop thread stays untouched there until the loop's `read` returns.
         case changes([(run: String, change: HistoryChange)])
-        case commit(statuses: [RunStatus], done: @Sendable (Result<[Double], any Error>) -> Void)
+        case commit(
+            statuses: [RunStatus],
+            rejections: [RejectionTally],
+            done: @Sendable (Result<[Double], any Error>) -> Void
+        )
         case read((Store) -> Void)
         case stop
     }
@@ -62,8 +66,12 @@ final class StoreWriter: Sendable {
 
     /// Asks for the statuses to be written and the batch committed; `done` gets, when the
     /// commit is over, the arrival times of the last records of the steps it completed.
-    func commit(_ statuses: [RunStatus], done: @escaping @Sendable (Result<[Double], any Error>) -> Void) {
-        submit(.commit(statuses: statuses, done: done))
+    func commit(
+        _ statuses: [RunStatus],
+        rejections: [RejectionTally],
+        done: @escaping @Sendable (Result<[Double], any Error>) -> Void
+    ) {
+        submit(.commit(statuses: statuses, rejections: rejections, done: done))
     }
 
     /// Runs `body` on the writer's thread after every job handed over before, and waits.
@@ -108,17 +116,18 @@ final class StoreWriter: Sendable {
                     try store.begin()
                     for (run, change) in changes { try store.apply(change, run: run) }
                 }
-            case .commit(let statuses, let done) where !failed:
+            case .commit(let statuses, let rejections, let done) where !failed:
                 do {
                     try store.begin()
                     let now = wallClockSeconds()
                     for status in statuses { try store.writeStatus(status, now: now) }
+                    try store.recordRejections(rejections)
                     done(.success(try store.commit()))
                 } catch {
                     queue.withLock { $0.failure = "\(error)" }
                     done(.failure(error))
                 }
-            case .commit(_, let done):
+            case .commit(_, _, let done):
                 done(.failure(StoreError("the store writer failed: \(failure ?? "")")))
             case .changes:
                 break

@@ -81,6 +81,22 @@ extension Store {
         }
     }
 
+    /// Adds a batch's rejections to the store's tallies.
+    public func recordRejections(_ tallies: [RejectionTally]) throws {
+        for tally in tallies {
+            try statement(
+                """
+                INSERT INTO rejections (reason, count, last_error, last_sender, last_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count, last_error = excluded.last_error,
+                    last_sender = excluded.last_sender, last_at = excluded.last_at
+                """
+            ).run([
+                .text(tally.reason), .integer(tally.count), .text(tally.lastError),
+                tally.lastSender.map(SQLiteValue.text) ?? .null, .real(tally.lastAt),
+            ])
+        }
+    }
+
     private static func columns(of point: SeriesPoint?) -> [SQLiteValue] {
         guard let point else { return [.null, .null] }
         return [.real(point.value), .integer(point.step)]

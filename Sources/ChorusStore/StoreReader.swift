@@ -46,6 +46,21 @@ public final class StoreReader {
         }
     }
 
+    /// Messages rejected, by reason, over the store's life.
+    public func rejections() throws -> [RejectionTally] {
+        try connection.prepare(
+            "SELECT reason, count, last_error, last_sender, last_at FROM rejections ORDER BY count DESC, reason"
+        ).rows().map { row in
+            RejectionTally(
+                reason: row[0].textValue ?? "",
+                count: row[1].integerValue ?? 0,
+                lastError: row[2].textValue ?? "",
+                lastSender: row[3].textValue,
+                lastAt: row[4].realValue ?? 0
+            )
+        }
+    }
+
     /// The run called `name`.
     /// - Throws: ``StoreError`` naming the runs there are, if there is none of that name.
     public func run(_ name: String) throws -> RunRecord {

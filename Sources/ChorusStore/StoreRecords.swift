@@ -1,5 +1,28 @@
 import ChorusCore
 
+/// Messages rejected for one reason, of any run or of none.
+public struct RejectionTally: Sendable, Hashable {
+    /// The reason's code, such as `malformed-json`.
+    public var reason: String
+    /// How many.
+    public var count: Int64
+    /// The last one's error message.
+    public var lastError: String
+    /// The last one's sender as `run/rank/inc`, when it named one.
+    public var lastSender: String?
+    /// When the last one arrived, in seconds since the Unix epoch.
+    public var lastAt: Double
+
+    /// Creates a tally.
+    public init(reason: String, count: Int64, lastError: String, lastSender: String?, lastAt: Double) {
+        self.reason = reason
+        self.count = count
+        self.lastError = lastError
+        self.lastSender = lastSender
+        self.lastAt = lastAt
+    }
+}
+
 /// A run as the store last recorded it.
 public struct RunRecord: Sendable, Hashable {
     /// The run id.

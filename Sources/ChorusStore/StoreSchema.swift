@@ -132,6 +132,13 @@ enum StoreSchema {
             text TEXT,
             PRIMARY KEY (run_id, key_id)
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS rejections (
+            reason TEXT PRIMARY KEY,
+            count INTEGER NOT NULL,
+            last_error TEXT NOT NULL,
+            last_sender TEXT,
+            last_at REAL NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS user_summary (
             run_id INTEGER NOT NULL,
             key TEXT NOT NULL,

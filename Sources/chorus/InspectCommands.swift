@@ -73,8 +73,23 @@ enum StatusCommand: Command {
         let reader = try StoreReader(path: path)
         var runs = try reader.runs()
         if let only { runs = [try reader.run(only)] }
-        if runs.isEmpty { printLine("no runs in \(path)") }
         let now = Date().timeIntervalSince1970
+        // Messages no run can be charged with are shown when every run is.
+        let rejections = only == nil ? try reader.rejections() : []
+        if !rejections.isEmpty {
+            let total = rejections.reduce(0) { $0 + $1.count }
+            printLine(
+                "all runs · rejected \(total) · "
+                    + rejections.map { "\($0.reason) \($0.count)" }.joined(separator: ", ")
+            )
+            if let last = rejections.max(by: { $0.lastAt < $1.lastAt }) {
+                printLine(
+                    "  last: \(last.lastError)" + (last.lastSender.map { " from \($0)" } ?? "")
+                        + String(format: ", %.1f s ago", now - last.lastAt)
+                )
+            }
+        }
+        if runs.isEmpty { printLine("no runs in \(path)") }
         for run in runs {
             let age = run.updatedAt.map { String(format: "%.1f s ago", now - $0) } ?? "never"
             printLine(

@@ -125,9 +125,7 @@ struct BadInputTests {
                 return words.first == "rejected" && words.count > 1 ? Int(words[1]) : nil
             }
         }.reduce(0, +)
-        withKnownIssue("the collector keeps run-less rejections in memory only; no store table holds them") {
-            #expect(shown >= badCount + 1, "status shows \(shown) rejected, not \(badCount + 1):\n\(everything)")
-        }
+        #expect(shown >= badCount + 1, "status shows \(shown) rejected, not \(badCount + 1):\n\(everything)")
 
         try #require(collector.process.isRunning, "the collector died:\n\(collector.process.standardError)")
         #expect(try collector.stop() == 0)

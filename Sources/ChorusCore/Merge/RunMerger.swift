@@ -146,6 +146,11 @@ public final class RunMerger {
         }
     }
 
+    /// Counts a message of this run that was rejected before it reached the merger.
+    public func countRejection() {
+        statistics.rejected += 1
+    }
+
     /// Declares lost every rank silent for longer than the rank timeout, and completes what
     /// that allows. Call it regularly.
     public func tick(now: Double) throws {

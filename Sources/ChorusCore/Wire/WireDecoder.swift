@@ -29,7 +29,15 @@ public struct WireDecoder: Sendable {
         guard case .object(let object) = document else {
             throw WireError(.malformedJSON, "a message must be a JSON object")
         }
-        return try decode(Fields(object))
+        let fields = Fields(object)
+        do {
+            return try decode(fields)
+        } catch {
+            // Name the sender where the message named it, so that rejections can be told apart.
+            var attributed = error
+            attributed.sender = try? sender(fields)
+            throw attributed
+        }
     }
 
     /// Decodes one message from an array of bytes.

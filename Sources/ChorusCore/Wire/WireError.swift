@@ -41,11 +41,14 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: Code
     /// What was wrong, naming the field or key.
     public var message: String
+    /// Who sent the message, when its `run`, `rank` and `inc` could be read.
+    public var sender: Sender?
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, sender: Sender? = nil) {
         self.code = code
         self.message = message
+        self.sender = sender
     }
 
     /// `code: message`.
