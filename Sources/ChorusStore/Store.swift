@@ -271,7 +271,9 @@ public final class Store: HistoryStore {
         let rows = try statement("SELECT key_id, name FROM keys WHERE run_id = ? ORDER BY key_id").rows([id])
         return try rows.enumerated().map { index, row in
             guard row[0].integerValue == Int64(index), let name = row[1].textValue else {
-                throw StoreError("the keys of run \(run) in \(path) are not numbered 0, 1, 2, …; the store is damaged")
+                throw StoreError(
+                    "the keys of run \(run) in \(path) are not numbered 0, 1, 2, …; the store is damaged"
+                )
             }
             return name
         }

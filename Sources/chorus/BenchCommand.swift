@@ -127,7 +127,7 @@ enum BenchCommand: Command {
                 messages.append(encoder.encode(.hello(Hello(sender: sender, worldSize: Int32(ranks), startTime: now))))
             }
             let names = (0..<keys).map { "train/metric_\($0)" }
-            var generator = SplitMix64(seed: 42)
+            var generator = SeededGenerator(seed: 42)
             for step in 0..<steps {
                 for sender in senders {
                     let values = names.map { MetricEntry($0, .double(Double(generator.next() % 1_000_000) / 997)) }
@@ -203,19 +203,3 @@ enum BenchCommand: Command {
     }
 }
 
-/// A small, fast, seeded generator, so that every benchmark run logs the same values.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -202,23 +202,6 @@ func exactText(_ summary: KeySummary) -> String {
         + "mean \(summary.mean.map { "\($0)" } ?? "nil") text \(text)"
 }
 
-/// A small seeded generator (SplitMix64), so that every random test repeats exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Decodes one message from JSON text, as the collector decodes a frame.
 func decodeWire(_ text: String, limits: WireLimits = WireLimits()) throws(WireError) -> WireMessage {
     try WireDecoder(limits: limits).decode(Array(text.utf8))

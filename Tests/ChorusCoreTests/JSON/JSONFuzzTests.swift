@@ -17,7 +17,7 @@ struct JSONFuzzTests {
         Array(#"{}[]",:\-+.eE0123456789 tnfNIu"#.utf8)
         + [0x00, 0x0A, 0x7F, 0x80, 0xBF, 0xC3, 0xE2, 0xED, 0xF0, 0xFF]
 
-    static func mutate(_ seed: [UInt8], _ random: inout JSONTestRandom) -> [UInt8] {
+    static func mutate(_ seed: [UInt8], _ random: inout SeededGenerator) -> [UInt8] {
         var bytes = seed
         for _ in 0..<Int.random(in: 1...4, using: &random) {
             let position = Int.random(in: 0...bytes.count, using: &random)
@@ -42,7 +42,7 @@ struct JSONFuzzTests {
 
     @Test("mutated documents are parsed or refused exactly as Python's json.loads decides")
     func agreesWithPython() throws {
-        var random = JSONTestRandom(seed: 42)
+        var random = SeededGenerator(seed: 42)
         let seeds = Self.seeds.map { Array($0.utf8) }
         let inputs = (0..<20_000).map { Self.mutate(seeds[$0 % seeds.count], &random) }
 
@@ -85,7 +85,7 @@ struct JSONFuzzTests {
 
     @Test("no input traps or hangs: random bytes, truncations and deep nesting")
     func neverTraps() {
-        var random = JSONTestRandom(seed: 7)
+        var random = SeededGenerator(seed: 7)
         for _ in 0..<20_000 {
             let count = Int.random(in: 0..<64, using: &random)
             let bytes = (0..<count).map { _ in Self.interesting.randomElement(using: &random)! }

@@ -117,7 +117,7 @@ struct JSONNumberTests {
 
     @Test("doubles across the whole range survive a write and a parse, bit for bit")
     func randomRoundTrips() throws {
-        var random = JSONTestRandom(seed: 0x5EED)
+        var random = SeededGenerator(seed: 0x5EED)
         var writer = JSONWriter()
         for _ in 0..<20_000 {
             let double = Double(bitPattern: random.next())
