@@ -1,0 +1,49 @@
+"""Fixtures: a real PULL socket to see what goes on the wire, and a clean environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import chorus
+from collector import Collector, collector_binary
+from support import LAUNCHER_VARIABLES, WireTap
+
+
+@pytest.fixture
+def tap() -> Iterator[WireTap]:
+    """A PULL socket on a random loopback port."""
+    wire_tap = WireTap("tcp://127.0.0.1:*")
+    yield wire_tap
+    wire_tap.close()
+
+
+@pytest.fixture
+def ipc_tap(tmp_path: Path) -> Iterator[WireTap]:
+    """A PULL socket on a unique ipc:// path in the test's temporary directory."""
+    wire_tap = WireTap(f"ipc://{tmp_path}/collector.sock")
+    yield wire_tap
+    wire_tap.close()
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No launcher variables from the outside, and no run left current after a test."""
+    for variable in LAUNCHER_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    yield
+    chorus.finish(timeout=1.0)
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Iterator[Collector]:
+    """The real collector (`CHORUS_BIN`) on a free port; the test is skipped without CHORUS_BIN."""
+    running = Collector(collector_binary(), tmp_path)
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()

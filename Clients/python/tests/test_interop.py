@@ -1,0 +1,173 @@
+"""Python worker processes against the real Swift collector (`CHORUS_BIN`), end to end.
+
+Each test starts `chorus collect` on a free port with its own store, runs real worker
+processes that log through the client (pyzmq, not the Swift client), stops the collector
+with SIGTERM and reads the result back with `chorus export`.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector import (
+    Collector,
+    expected_history,
+    first_difference,
+    reduction,
+    run_workers,
+    same,
+    summary,
+)
+from support import case_scripts, client_cases
+
+
+def unique_run(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def script(collector: Collector, run: str, rank: int, world_size: int, calls: list[list[Any]]) -> dict[str, Any]:
+    return {
+        "init": {"run_id": run, "endpoint": collector.endpoint, "rank": rank, "world_size": world_size},
+        "calls": calls + [["finish", {}]],
+    }
+
+
+def test_several_worker_processes_merge_by_step_and_rank_and_reduce_exactly(
+    collector: Collector, tmp_path: Path
+) -> None:
+    run, world_size, steps = unique_run("ranks"), 3, 40
+    logged: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    scripts = []
+    for rank in range(world_size):
+        records = []
+        for step in range(steps):
+            data: dict[str, Any] = {
+                "loss": 2.0 / (step + 1) + rank * 0.013 + (step % 7) * 1e-3,
+                "tokens": 1000 * (rank + 1) + step,
+                "acc": min(1.0, 0.1 + step * 0.02 + rank * 0.001),
+            }
+            if rank == 1 and step % 5 == 0:
+                data["val/acc"] = 0.5 + step * 0.01
+            records.append((step, data))
+        logged[rank] = records
+        # Rank 2 logs its even steps first, then the odd ones: lower steps are sent, not dropped.
+        order = records if rank != 2 else records[0::2] + records[1::2]
+        calls = [["log", {"data": data, "step": step}] for step, data in order]
+        scripts.append(script(collector, run, rank, world_size, calls))
+    run_workers(scripts, tmp_path)
+    collector.stop()
+
+    history = collector.history(run)
+    expected = expected_history(logged)
+    assert first_difference(history, expected) is None, first_difference(history, expected)
+
+    reductions = collector.export(run, "steps")
+    assert [row["_step"] for row in reductions] == list(range(steps))
+    for row in reductions:
+        assert row["missing"] == []
+        for key in ("loss", "tokens", "acc", "val/acc"):
+            values = {rank: data[key] for s, rank, data in expected if s == row["_step"] and key in data}
+            if values:
+                assert same(row[key], reduction(values)), (row["_step"], key, row[key], reduction(values))
+
+    computed = collector.export(run, "summary")
+    for key in ("loss", "tokens", "acc", "val/acc"):
+        want = summary(expected, key)
+        got = {field: computed[key][field] for field in want}
+        assert same(got, want), (key, got, want)
+
+
+@pytest.mark.parametrize("case", client_cases(), ids=lambda case: case["id"])
+def test_the_shared_client_cases_through_the_collector(
+    collector: Collector, tmp_path: Path, case: dict[str, Any]
+) -> None:
+    run = unique_run(case["id"])
+    run_workers(list(case_scripts(case, collector.endpoint, run).values()), tmp_path)
+    collector.stop()
+    history = collector.history(run)
+    assert first_difference(history, case["expect"]["history"]) is None, first_difference(
+        history, case["expect"]["history"])
+
+
+def test_nan_and_infinities_survive_and_are_counted_as_nonfinite(collector: Collector, tmp_path: Path) -> None:
+    run = unique_run("nonfinite")
+    values = {0: [math.nan, 1.0, -math.inf], 1: [2.0, math.inf, 3.0]}
+    scripts = [
+        script(collector, run, rank, 2, [["log", {"data": {"x": value}}] for value in series])
+        for rank, series in values.items()
+    ]
+    run_workers(scripts, tmp_path)
+    collector.stop()
+
+    history = collector.history(run)
+    assert same(history, expected_history({r: [(s, {"x": v}) for s, v in enumerate(vs)] for r, vs in values.items()}))
+    for row in collector.export(run, "steps"):
+        step = row["_step"]
+        assert same(row["x"], reduction({rank: series[step] for rank, series in values.items()}))
+    computed = collector.export(run, "summary")["x"]
+    assert (computed["count"], computed["nonfinite"]) == (6, 3)
+    assert same(computed["mean"], 2.0)
+
+
+def test_integers_big_and_small_arrive_as_protocol_md_says(collector: Collector, tmp_path: Path) -> None:
+    run = unique_run("integers")
+    data = [
+        {"max": 2**63 - 1, "min": -(2**63), "big": 2**64, "huge": 3**100, "half": 2**62},
+        {"max": 2**63 - 1, "min": -(2**63), "big": 2**64, "huge": 3**100, "half": 2**62},
+    ]
+    scripts = [script(collector, run, rank, 2, [["log", {"data": data[rank]}]]) for rank in range(2)]
+    run_workers(scripts, tmp_path)
+    collector.stop()
+
+    (_, _, row), _ = collector.history(run)
+    assert row["max"] == 2**63 - 1 and isinstance(row["max"], int)
+    assert row["min"] == -(2**63) and isinstance(row["min"], int)
+    assert row["big"] == float(2**64) and isinstance(row["big"], float)
+    assert row["huge"] == float(3**100)
+    (step,) = collector.export(run, "steps")
+    assert step["half"]["sum"] == float(2**63), "the sum does not fit 64 bits: a double"
+    assert step["big"]["sum"] == float(2**65)
+
+
+def test_nested_dicts_flatten_into_slash_keys(collector: Collector, tmp_path: Path) -> None:
+    run = unique_run("nested")
+    calls = [["log", {"data": {"train": {"loss": 0.5, "acc": {"top1": 0.9, "top5": 1}}, "lr": 0.1}}]]
+    run_workers([script(collector, run, 0, 1, calls)], tmp_path)
+    collector.stop()
+    assert collector.history(run) == [[0, 0, {"train/loss": 0.5, "train/acc/top1": 0.9, "train/acc/top5": 1,
+                                              "lr": 0.1}]]
+
+
+def test_define_metric_and_the_user_summary_reach_the_collector(collector: Collector, tmp_path: Path) -> None:
+    run = unique_run("define")
+    scripts = [
+        script(collector, run, rank, 2, [
+            ["define_metric", {"name": "val/*", "reduce": "max", "goal": "max"}],
+            *[["log", {"data": {"val/acc": 0.1 * step + 0.01 * rank}}] for step in range(4)],
+            ["summary", {"note": "done", "best_epoch": 3}],
+        ])
+        for rank in range(2)
+    ]
+    run_workers(scripts, tmp_path)
+    collector.stop()
+    history = collector.history(run)
+    computed = collector.export(run, "summary")
+    want = summary(history, "val/acc", headline="max")
+    assert same({field: computed["val/acc"][field] for field in want}, want)
+    assert same(computed["val/acc"]["best"], 0.31)
+    assert computed["_user"] == {"note": "done", "best_epoch": 3}
+
+
+def test_a_worker_that_exits_right_after_finish_loses_nothing(collector: Collector, tmp_path: Path) -> None:
+    run = unique_run("exit")
+    calls = [["log", {"data": {"i": step, "loss": 1 / (step + 1)}}] for step in range(3000)]
+    exiting = {**script(collector, run, 0, 1, calls), "exit": "immediately"}
+    run_workers([exiting], tmp_path)
+    collector.stop()
+    history = collector.history(run)
+    assert [(step, data["i"]) for step, _, data in history] == [(step, step) for step in range(3000)]

@@ -1,0 +1,51 @@
+"""A worker process for the tests: runs a script of chorus calls, as a training script would.
+
+    python worker.py SCRIPT.json
+
+The script is a JSON object:
+
+- `init`: keyword arguments for `chorus.init`.
+- `calls`: `[name, arguments]` pairs, played in order through the module-level API:
+  `["log", {"data": {…}, "step": 3, "commit": false}]`, `["define_metric", {"name": …,
+  "reduce": …, "goal": …}]`, `["summary", {key: value}]`, `["finish", {"timeout": 10}]`.
+- `exit` (optional): `"immediately"` ends the process with `os._exit(0)` right after the
+  calls, skipping the interpreter's cleanup and the `atexit` hook: what a worker killed
+  right after `finish()` looks like.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import chorus
+
+
+def play(calls: list[list[Any]]) -> None:
+    """Plays `calls` on the current run."""
+    for name, arguments in calls:
+        if name == "log":
+            chorus.log(arguments["data"], step=arguments.get("step"), commit=arguments.get("commit"))
+        elif name == "define_metric":
+            chorus.define_metric(**arguments)
+        elif name == "summary":
+            chorus.summary.update(arguments)
+        elif name == "finish":
+            chorus.finish(**arguments)
+        else:
+            raise ValueError(f"unknown call {name!r}")
+
+
+def main(path: str) -> None:
+    with open(path) as file:
+        script = json.load(file)
+    chorus.init(**script["init"])
+    play(script["calls"])
+    if script.get("exit") == "immediately":
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
