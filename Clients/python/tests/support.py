@@ -22,7 +22,8 @@ LAUNCHER_VARIABLES = (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-CASES = REPO.parent / "shared" / "cases"
+# The repository keeps a copy of shared/cases for its Swift tests; the Python tests read the same files.
+CASES = REPO / "Tests" / "ChorusCollectorTests" / "Cases"
 """The project's scenario cases, beside the repository as CI and sessions lay them out."""
 
 
@@ -83,7 +84,7 @@ def merged_history(messages: list[dict[str, Any]]) -> list[list[Any]]:
 def client_cases() -> list[dict[str, Any]]:
     """The shared cases that go through the client library (their input has `log` entries)."""
     if not CASES.is_dir():
-        pytest.fail(f"the shared cases are not at {CASES}; lay out shared/ beside the repository")
+        pytest.fail(f"the shared cases are not at {CASES}")
     cases = [json.loads(path.read_text()) for path in sorted(CASES.glob("*.json"))]
     return [case for case in cases if any("log" in entry for entry in case["input"])]
 

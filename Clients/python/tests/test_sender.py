@@ -1,4 +1,4 @@
-"""The sender thread: heartbeats, end, a collector that is gone, the full-queue policy, exit."""
+"""Sending: heartbeats, end, a collector that is gone, the full-queue policy, the relay, exit."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from chorus import Run, RunSettings
-from chorus.sender import HEARTBEAT_INTERVAL, STALL_SECONDS
+from chorus.relay import HEARTBEAT_INTERVAL
+from chorus.sender import STALL_SECONDS
 from support import WireTap, free_tcp_endpoint, log_records
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -134,3 +135,28 @@ def test_a_worker_without_a_collector_exits_within_the_finish_timeout(tmp_path: 
     done = worker(tmp_path, {"init": {"endpoint": free_tcp_endpoint()}, "calls": calls})
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - began < 1.0 + 3.0  # the timeout plus interpreter start-up
+
+
+def test_the_relay_sends_everything_of_a_worker_killed_without_finish(tap: WireTap, tmp_path: Path) -> None:
+    calls = [["log", {"data": {"i": i}}] for i in range(2000)]
+    done = worker(tmp_path, {"init": {"endpoint": tap.endpoint}, "calls": calls, "exit": "killed"})
+    assert done.returncode == -9
+    messages = []
+    while (message := tap.receive(timeout=3.0)) is not None:
+        messages.append(message)
+    assert [record["data"]["i"] for record in log_records(messages)] == list(range(2000))
+    assert "end" not in [message["kind"] for message in messages], "the collector sees the rank fall silent"
+
+
+def test_if_the_relay_dies_log_keeps_returning_and_finish_counts_everything_dropped(tap: WireTap) -> None:
+    run = start(tap.endpoint, max_queued=100)
+    run.log({"a": 1})
+    assert tap.receive()["kind"] == "hello"
+    run._sender._relay.kill()  # what an out-of-memory kill would do
+    began = time.monotonic()
+    for step in range(5000):
+        run.log({"a": step})
+    assert time.monotonic() - began < STALL_SECONDS + 1.0
+    run.finish(timeout=2.0)
+    assert time.monotonic() - began < STALL_SECONDS + 3.0
+    assert run.dropped == 5001

@@ -10,13 +10,14 @@ The script is a JSON object:
   "reduce": …, "goal": …}]`, `["summary", {key: value}]`, `["finish", {"timeout": 10}]`.
 - `exit` (optional): `"immediately"` ends the process with `os._exit(0)` right after the
   calls, skipping the interpreter's cleanup and the `atexit` hook: what a worker killed
-  right after `finish()` looks like.
+  right after `finish()` looks like. `"killed"` sends the process SIGKILL instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from typing import Any
 
@@ -45,6 +46,8 @@ def main(path: str) -> None:
     play(script["calls"])
     if script.get("exit") == "immediately":
         os._exit(0)
+    if script.get("exit") == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,6 @@ def init(
 
     Raises:
         ValueError: an argument or environment variable is malformed or out of range.
-        zmq.ZMQError: ZeroMQ rejects the endpoint.
     """
     global _current
     settings = RunSettings.resolve(

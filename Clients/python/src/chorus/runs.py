@@ -13,7 +13,6 @@ from typing import Any, Callable, Optional
 from .sender import RecordSender
 from .settings import MAX_STEP, RunSettings
 from .values import snapshot
-from .wire import WireEncoder
 
 DEFAULT_MAX_QUEUED = 10_000
 """Log records queued for the sender at most; `chorus.sender` says what happens past it."""
@@ -47,7 +46,7 @@ class Run:
     """
 
     def __init__(self, settings: RunSettings, *, max_queued: int = DEFAULT_MAX_QUEUED):
-        """Starts the sender, which connects and sends `hello`; `chorus.init` calls this.
+        """Starts the sender and its relay process, which sends `hello`; `chorus.init` calls this.
 
         Every `Run` is a new incarnation (a fresh random id, sequence numbers from 1), so a
         process may run several in turn without its records being taken for duplicates.
@@ -65,8 +64,7 @@ class Run:
         self._seq = 0
         self._finished = False
         self._max_queued = max_queued
-        wire = WireEncoder(settings, self.incarnation, self.start_time)
-        self._sender = RecordSender(settings.endpoint, wire, max_queued)
+        self._sender = RecordSender(settings, self.incarnation, self.start_time, max_queued)
         self._records = self._sender.records
         atexit.register(self.finish)
 
@@ -82,7 +80,8 @@ class Run:
         They were dropped from the full queue while the collector was unreachable, could not
         be encoded or exceeded the 1 MiB message limit, or were still queued when `finish`
         timed out. Records ZeroMQ had buffered but could not deliver before `finish`'s
-        timeout are not known to the client; the collector reports them as gaps.
+        timeout are not known to the client; the collector reports them as gaps. If the
+        relay process died, every record counts, as none is known to have been sent.
         """
         return self._sender.dropped
 
@@ -145,7 +144,7 @@ class Run:
             raise ValueError(f"chorus: reduce must be one of {', '.join(REDUCTIONS)}, not {reduce!r}")
         if goal is not None and goal not in GOALS:
             raise ValueError(f"chorus: goal must be 'min', 'max' or None, not {goal!r}")
-        self._queue_control(lambda wire: wire.define(name, reduce, goal))
+        self._queue_control(("define", name, reduce, goal))
 
     def finish(self, timeout: float = 10.0) -> None:
         """Sends the pending row and `end`, and waits at most `timeout` seconds for delivery.
@@ -181,9 +180,9 @@ class Run:
         self._records.append((self._seq, step, time.time(), values))
 
     def _send_summary(self, values: dict[str, Any]) -> None:
-        self._queue_control(lambda wire: wire.summary(values))
+        self._queue_control(("summary", values))
 
-    def _queue_control(self, message: Callable[[WireEncoder], bytes]) -> None:
+    def _queue_control(self, message: tuple[Any, ...]) -> None:
         if self._finished:
             raise RuntimeError("chorus: the run is finished; call chorus.init() to start a new run")
         self._sender.controls.append(message)

@@ -1,122 +1,124 @@
-"""The background thread that owns a run's ZeroMQ socket and sends everything it is handed.
+"""Hands a run's messages to its relay process (`relay.py`), from a background thread.
 
-The training thread never touches the socket. It appends to two queues and returns:
+The training thread never encodes or sends. It appends to two queues and returns:
 
 - `records`: log records as `(seq, step, ts, data)`, at most `max_queued` of them.
 - `controls`: `define` and `summary` messages. They are rare and change how everything
-  else is read, so they are never dropped; the sender sends them before queued records.
+  else is read, so they are never dropped; they go out before queued records.
 
-The thread sends `hello` first, then drains both queues, waking every `TICK` seconds to
-look for work, and sends a `heartbeat` after `HEARTBEAT_INTERVAL` seconds without sending
-anything. ZeroMQ itself buffers up to its high-water mark (1,000 messages by default)
-while the collector is away; past that it refuses messages, and the thread polls for room.
+A daemon thread wakes every `TICK` seconds, takes what is queued, pickles it as one batch
+and writes it to the relay's standard input, which encodes the JSON and owns the ZeroMQ
+socket. Pickling a record costs a fraction of encoding it, and the write releases the GIL,
+so the training loop pays for little more than the copy `log` makes.
 
-When `records` is full, what `log` does depends on whether ZeroMQ still takes messages:
+When `records` is full, what `log` does depends on whether the relay is still taking data
+(it stops when the collector has been unreachable long enough to fill ZeroMQ's buffer and
+its own):
 
-- It took one in the last `STALL_SECONDS`: the collector is reachable and the sender (or
+- It took some in the last `STALL_SECONDS`: the collector is reachable, and the relay (or
   the collector) is merely slower than the training loop. `log` waits for room, so the
-  loop slows to the rate the sender sustains and nothing is lost.
-- It took none for `STALL_SECONDS` (the collector is unreachable, or the sender died):
-  `log` does not wait. The **oldest** queued record is dropped, because the newest values
-  are the ones worth keeping through an outage. A dropped record keeps its sequence number,
-  so the collector reports it as a gap, and `dropped` counts it. A training loop therefore
+  loop slows to the rate the relay sustains and nothing is lost.
+- It took none for `STALL_SECONDS` (the collector is unreachable, or the relay died): `log`
+  does not wait. The **oldest** queued record is dropped, because the newest values are
+  the ones worth keeping through an outage. A dropped record keeps its sequence number, so
+  the collector reports it as a gap, and `dropped` counts it. A training loop therefore
   waits at most `STALL_SECONDS` once per outage.
 
-`close` ends it: the thread sends what is queued, then `end`, closes the socket with a
-linger of whatever time is left, and terminates its ZeroMQ context, all within the
-caller's timeout; what it could not send by then is counted in `dropped`.
+`close` ends it: the thread hands over what is queued and a `close` item; the relay sends
+it all, then `end`, and exits within the caller's timeout, reporting how many log records
+it handed to ZeroMQ.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import logging
+import os
+import pickle
+import select
+import subprocess
+import sys
 import threading
 import time
-from typing import Any, Callable, Optional
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
-import zmq
-
-from .wire import WireEncoder
-
-HEARTBEAT_INTERVAL = 2.0
-"""Seconds without sending anything after which the thread sends a heartbeat."""
+from .settings import RunSettings
 
 TICK = 0.01
-"""Seconds the idle thread sleeps between looks at the queues."""
+"""Seconds the thread sleeps between looks at the queues."""
 
 STALL_SECONDS = 0.25
-"""Seconds without ZeroMQ taking a message after which the collector counts as unreachable."""
+"""Seconds without the relay taking data after which the collector counts as unreachable."""
 
-MAX_MESSAGE_BYTES = 1 << 20
-"""The collector's message size limit; a larger frame would make ZeroMQ drop the connection."""
+RELAY_START_GRACE = 5.0
+"""Seconds the relay process may take to start before a full queue starts dropping."""
 
-_POLL_MS = 50
-"""Longest single wait for room in ZeroMQ's queue, so that `close` is noticed promptly."""
+_BATCH = 1000
+"""Items pickled into one write, at most."""
 
 _ROOM_POLL = 0.0005
-"""Seconds `wait_for_room` sleeps between looks; sleeping hands the GIL to the sender."""
+"""Seconds `wait_for_room` sleeps between looks; sleeping hands the GIL to the thread."""
 
 _CLOSE_MARGIN = 0.05
-"""Seconds of the caller's timeout kept back so that the thread is done when `close` returns."""
+"""Seconds of the caller's timeout kept back so that everything is done when `close` returns."""
+
+_RELAY_BOOT = "import json, sys; c = json.loads(sys.argv[1]); sys.path[:0] = c['path']; import chorus.relay as r; r.main(c)"
+"""Starts the relay with this package importable, however the training process found it."""
 
 LogRecord = tuple[int, int, float, dict[str, Any]]
 """`(seq, step, ts, data)` as the training thread queues it."""
 
-ControlMessage = Callable[[WireEncoder], bytes]
-"""A `define` or `summary` message, encoded on the sender thread."""
-
 _log = logging.getLogger("chorus")
 
 
+class RelayGone(Exception):
+    """The relay process exited before it was told to close."""
+
+
 class RecordSender:
-    """Sends one incarnation's messages to the collector from a daemon thread."""
+    """Feeds one incarnation's messages to its relay process from a daemon thread."""
 
-    def __init__(self, endpoint: str, wire: WireEncoder, max_queued: int):
-        """Connects a PUSH socket to `endpoint` and starts the thread.
-
-        Connecting here, on the caller's thread, makes a malformed endpoint raise from
-        `init`; the socket then belongs to the sender thread alone (starting a thread is a
-        full memory barrier, which is what ZeroMQ asks of a socket that changes threads).
-
-        Raises:
-            zmq.ZMQError: ZeroMQ refuses the endpoint.
-        """
+    def __init__(self, settings: RunSettings, incarnation: str, start_time: float, max_queued: int):
+        """Starts the relay process (which connects and sends `hello`) and the thread."""
         self.records: collections.deque[LogRecord] = collections.deque(maxlen=max_queued)
-        self.controls: collections.deque[ControlMessage] = collections.deque()
+        self.controls: collections.deque[tuple[Any, ...]] = collections.deque()
         self.dropped = 0
-        """Log records never handed to ZeroMQ (see `Run.dropped`)."""
+        """Log records known not to have reached ZeroMQ (see `Run.dropped`)."""
 
-        self._wire = wire
-        self._context = zmq.Context()
-        self._socket = self._context.socket(zmq.PUSH)
-        try:
-            self._socket.connect(endpoint)
-        except zmq.ZMQError:
-            self._socket.close(linger=0)
-            self._context.term()
-            raise
-        self._progress = time.monotonic()
+        configuration = {
+            "settings": asdict(settings),
+            "incarnation": incarnation,
+            "start_time": start_time,
+            "path": [str(Path(__file__).resolve().parent.parent), *sys.path],
+        }
+        self._relay = subprocess.Popen(
+            [sys.executable, "-c", _RELAY_BOOT, json.dumps(configuration)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert self._relay.stdin is not None and self._relay.stdout is not None
+        self._pipe = self._relay.stdin.fileno()
+        os.set_blocking(self._pipe, False)
+        self._progress = time.monotonic() + RELAY_START_GRACE
         self._closing = threading.Event()
         self._deadline = 0.0
-        self._last_seq = 0
         self._next_seq = 1
         self._end_seq = 0
-        self._sent_records = 0
         self._warned: set[str] = set()
         self._thread = threading.Thread(target=self._run, name="chorus-sender", daemon=True)
         self._thread.start()
 
     def wait_for_room(self) -> None:
-        """Waits while `records` is full and ZeroMQ keeps taking messages (see the module doc)."""
-        while (
-            len(self.records) == self.records.maxlen
-            and time.monotonic() - self._progress < STALL_SECONDS
-        ):
+        """Waits while `records` is full and the relay keeps taking data (see the module doc)."""
+        while len(self.records) == self.records.maxlen and time.monotonic() - self._progress < STALL_SECONDS:
             time.sleep(_ROOM_POLL)
 
     def close(self, last_seq: int, timeout: float) -> None:
-        """Sends what is queued and `end`, then closes the socket; returns within `timeout`.
+        """Hands over what is queued, has the relay send it and `end`; returns within `timeout`.
 
         Args:
             last_seq: the highest sequence number the run assigned, for `end.last_seq`.
@@ -129,93 +131,91 @@ class RecordSender:
 
     def _run(self) -> None:
         try:
-            self._send_all()
+            self._feed()
+            self._write([("close", self._end_seq, max(0.0, self._deadline - time.monotonic()))])
+        except RelayGone:
+            self._progress = 0.0
+            self._warn("gone", f"chorus: the relay process exited with code {self._relay.poll()}; "
+                               "log records are dropped from now on")
+            self._discard_until_closing()
+        except TimeoutError:
+            pass
         except Exception:  # a bug here must not go unnoticed, nor reach the training thread
+            self._progress = 0.0
             _log.exception("chorus sender stopped; records logged from now on are not sent")
         finally:
-            remaining_ms = int(max(0.0, self._deadline - time.monotonic()) * 1000)
-            self._socket.close(linger=remaining_ms if self._closing.is_set() else 0)
-            self._context.term()
+            self._relay.stdin.close()  # type: ignore[union-attr]
+        self._collect_report()
 
-    def _send_all(self) -> None:
-        held: Optional[bytes] = self._wire.hello()
-        held_seq = 0
-        last_send = time.monotonic()
-        while not (self._closing.is_set() and time.monotonic() >= self._deadline):
-            if held is None:
-                held, held_seq = self._next_frame()
-            if held is None:
-                if self._closing.is_set():
-                    break
-                if time.monotonic() - last_send < HEARTBEAT_INTERVAL:
-                    self._closing.wait(TICK)
-                    continue
-                held, held_seq = self._wire.heartbeat(time.time(), self._last_seq), 0
-            if self._try_send(held):
-                held = None
-                if held_seq:
-                    self._last_seq = held_seq
-                    self._sent_records += 1
-                last_send = self._progress = time.monotonic()
-                continue
-            # ZeroMQ's queue is full: the collector is gone or slower than this process.
-            self._socket.poll(_POLL_MS, zmq.POLLOUT)
-
-        unsent = len(self.records) + (1 if held is not None and held_seq else 0)
-        if unsent:
-            self._warn("unsent", f"chorus: {unsent} log records were not sent before finish()'s timeout")
-        # Exact, whatever the reason: records dropped from the queue that the thread never
-        # reached are in neither `records` nor the gaps it has seen.
-        self.dropped = self._end_seq - self._sent_records
-        end = self._wire.end(time.time(), self._end_seq)
-        while not self._try_send(end):
-            remaining_ms = int((self._deadline - time.monotonic()) * 1000)
-            if remaining_ms <= 0:
-                self._warn("end", "chorus: could not send end before finish()'s timeout")
+    def _feed(self) -> None:
+        while True:
+            batch = self._take_batch()
+            if batch:
+                self._write(batch)
+            elif self._closing.is_set():
                 return
-            self._socket.poll(min(remaining_ms, _POLL_MS), zmq.POLLOUT)
+            else:
+                self._closing.wait(TICK)
 
-    def _next_frame(self) -> tuple[Optional[bytes], int]:
-        """The next message to send and its sequence number (0 for other kinds than log)."""
-        if self.controls:
-            return self.controls.popleft()(self._wire), 0
-        while self.records:
-            seq, step, ts, data = self.records.popleft()
-            if seq > self._next_seq:
-                self.dropped += seq - self._next_seq
-                self._warn("full", f"chorus: the send queue was full (max_queued={self.records.maxlen}); "
-                           "dropped the oldest records (the collector is unreachable or too slow)")
-            self._next_seq = seq + 1
-            frame = self._encode(seq, step, ts, data)
-            if frame is not None:
-                return frame, seq
-        return None, 0
+    def _take_batch(self) -> list[tuple[Any, ...]]:
+        batch: list[tuple[Any, ...]] = []
+        while self.controls:
+            batch.append(self.controls.popleft())
+        for _ in range(min(len(self.records), _BATCH)):
+            record = self.records.popleft()
+            if record[0] > self._next_seq:
+                self.dropped += record[0] - self._next_seq
+                self._warn("full", f"chorus: the send queue was full (max_queued={self.records.maxlen}) and "
+                                   "the collector unreachable; dropped the oldest records")
+            self._next_seq = record[0] + 1
+            batch.append(record)
+        return batch
 
-    def _encode(self, seq: int, step: int, ts: float, data: dict[str, Any]) -> Optional[bytes]:
+    def _write(self, items: list[tuple[Any, ...]]) -> None:
+        """Writes one framed batch, waiting in short selects so that `close`'s deadline holds.
+
+        Raises:
+            RelayGone: the relay exited.
+            TimeoutError: `close`'s deadline passed first.
+        """
+        payload = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        frame = memoryview(len(payload).to_bytes(4, "big") + payload)
+        while frame:
+            if self._closing.is_set() and time.monotonic() >= self._deadline:
+                raise TimeoutError
+            try:
+                written = os.write(self._pipe, frame)
+            except BlockingIOError:
+                written = 0
+            except BrokenPipeError:
+                raise RelayGone from None
+            if written:
+                frame = frame[written:]
+                self._progress = time.monotonic()
+                continue
+            if self._relay.poll() is not None:
+                raise RelayGone
+            select.select([], [self._pipe], [], 0.05)
+
+    def _discard_until_closing(self) -> None:
+        while not self._closing.is_set():
+            self.records.clear()
+            self._closing.wait(TICK)
+
+    def _collect_report(self) -> None:
+        """Sets `dropped` exactly from the relay's count of records it handed to ZeroMQ."""
         try:
-            frame = self._wire.log(seq, step, ts, data)
-        except (TypeError, ValueError) as error:  # e.g. an int too long for str()
-            self._drop_unsendable("encode", f"chorus: a record for step {step} cannot be encoded ({error})")
-            return None
-        if len(frame) > MAX_MESSAGE_BYTES:
-            self._drop_unsendable(
-                "size",
-                f"chorus: a record for step {step} is {len(frame)} bytes, over the collector's "
-                f"{MAX_MESSAGE_BYTES}-byte limit; log fewer or smaller values per call"
-            )
-            return None
-        return frame
-
-    def _drop_unsendable(self, reason: str, message: str) -> None:
-        self.dropped += 1
-        self._warn(reason, message)
-
-    def _try_send(self, frame: bytes) -> bool:
+            self._relay.wait(max(0.0, self._deadline - time.monotonic()) + _CLOSE_MARGIN / 2)
+        except subprocess.TimeoutExpired:
+            self._warn("late", "chorus: the relay process is still sending after finish()'s timeout")
+            return
+        report = self._relay.stdout.read()  # type: ignore[union-attr]
         try:
-            self._socket.send(frame, zmq.NOBLOCK, copy=True)
-        except zmq.Again:
-            return False
-        return True
+            sent = json.loads(report.splitlines()[-1])["sent"]
+        except (IndexError, ValueError, KeyError):
+            self.dropped = self._end_seq
+            return
+        self.dropped = self._end_seq - sent
 
     def _warn(self, reason: str, message: str) -> None:
         """Logs `message` once per reason: a dead collector must not flood the training's log."""
