@@ -1,17 +1,23 @@
-"""What `log` of 10 keys adds to a training loop's wall time, per call.
+"""What `log` of 10 keys adds to a training loop, per call.
 
 For each loop body, times N iterations without logging and N iterations that also call
-`run.log` with 10 keys (from after `init` through `run.finish()`, so the background encoding and sending is
-included), and prints the difference divided by N. A separate process drains a real PULL
-socket, as a collector would. Next to it: the same loop with wandb in offline mode, if
-wandb is importable, and `json.dumps` of the same record alone.
+`run.log` with 10 keys, from after `init` through `run.finish()` (so the background
+encoding and sending are included), and prints the difference divided by N: in wall time,
+in CPU time of the training process (all its threads), and the CPU time of the relay
+process that encodes and sends. A separate process drains a real PULL socket, as a
+collector would. Next to it: the same loop with wandb in offline mode, if wandb is
+importable, and `json.dumps` of the same record alone.
 
 Loop bodies:
 
-- `python`: building the metrics dict and nothing else. The training thread holds the GIL
-  all the time, so the sender thread's encoding competes with it directly: the worst case.
+- `python`: building the metrics dict and nothing else, 500,000 records a second: the
+  whole pipeline's throughput (relay and receiver) bounds the loop here, not `log`.
 - `numpy`: a forward and backward pass of a small MLP in NumPy (about 150 µs, mostly in
   BLAS, which releases the GIL), closer to a real training step.
+
+On a machine whose cores are all busy (other processes, or one rank per core), the relay
+and the receiver compete with the loop for CPU, and the wall figure grows towards the sum
+of the CPU figures.
 
     python bench/bench_log.py [--iterations 20000] [--repeats 5]
 
@@ -24,15 +30,17 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import statistics
 import sys
 import tempfile
 import time
 import timeit
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 # One BLAS thread, as torchrun sets OMP_NUM_THREADS=1 for its workers: on a small machine a
-# multi-threaded BLAS fights the sender thread (and other processes) for the cores.
+# multi-threaded BLAS fights the relay and the receiving process for the cores.
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
@@ -42,6 +50,10 @@ import zmq  # noqa: E402
 import chorus  # noqa: E402
 
 KEYS = 10
+SETTLE = 0.5
+"""Seconds between `init` and the timed loop, for the relay process to start (as it does
+while a real training builds its model and data loaders); otherwise its start-up, about
+0.1 s of CPU, would be counted against the first few thousand calls."""
 Body = Callable[[int], dict[str, Any]]
 
 
@@ -84,26 +96,54 @@ def numpy_body_factory() -> Body:
     return body
 
 
-def loop_without(body: Body, iterations: int) -> float:
+@dataclass
+class Cost:
+    """One timed loop: wall time, CPU time of this process, CPU time of children that exited."""
+
+    wall: float
+    cpu: float
+    children_cpu: float
+
+
+def timed(loop: Callable[[], None]) -> Cost:
+    before_self, before_children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    for i in range(iterations):
-        body(i)
-    return time.perf_counter() - start
+    loop()
+    wall = time.perf_counter() - start
+    after_self, after_children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+
+    def cpu(after: Any, before: Any) -> float:
+        return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+    return Cost(wall, cpu(after_self, before_self), cpu(after_children, before_children))
 
 
-def loop_with_chorus(body: Body, iterations: int, endpoint: str) -> float:
+def loop_without(body: Body, iterations: int) -> Cost:
+    def loop() -> None:
+        for i in range(iterations):
+            body(i)
+
+    return timed(loop)
+
+
+def loop_with_chorus(body: Body, iterations: int, endpoint: str) -> Cost:
     run = chorus.init(run_id="bench", endpoint=endpoint)
-    start = time.perf_counter()
-    for i in range(iterations):
-        run.log(body(i))
-    run.finish(timeout=60)
-    elapsed = time.perf_counter() - start
+    time.sleep(SETTLE)
+
+    def loop() -> None:
+        for i in range(iterations):
+            run.log(body(i))
+        run.finish(timeout=60)
+
+    cost = timed(loop)
     if run.dropped:
         print(f"    (chorus dropped {run.dropped} records)")
-    return elapsed
+    return cost
 
 
-def loop_with_wandb(body: Body, iterations: int, directory: str) -> Optional[float]:
+def loop_with_wandb(body: Body, iterations: int, directory: str) -> Optional[Cost]:
     os.environ["WANDB_MODE"] = "offline"
     os.environ["WANDB_SILENT"] = "true"
     os.environ["WANDB_CONSOLE"] = "off"
@@ -112,17 +152,32 @@ def loop_with_wandb(body: Body, iterations: int, directory: str) -> Optional[flo
     except ImportError:
         return None
     run = wandb.init(project="chorus-bench", dir=directory)
-    start = time.perf_counter()
-    for i in range(iterations):
-        run.log(body(i))
-    run.finish()
-    return time.perf_counter() - start
+    time.sleep(SETTLE)
+
+    def loop() -> None:
+        for i in range(iterations):
+            run.log(body(i))
+        run.finish()
+
+    return timed(loop)
 
 
-def per_call_us(with_logging: list[float], without: list[float], iterations: int) -> str:
-    added = (statistics.median(with_logging) - statistics.median(without)) / iterations * 1e6
-    spread = (max(with_logging) - min(with_logging)) / iterations * 1e6
-    return f"{added:8.2f} µs per call (spread of runs {spread:.2f} µs)"
+def added_us(with_logging: list[Cost], without: list[Cost], iterations: int, field: str) -> float:
+    """The median difference of one field, per iteration, in µs."""
+    median = statistics.median
+    return (median(getattr(c, field) for c in with_logging) - median(getattr(c, field) for c in without)) / (
+        iterations / 1e6)
+
+
+def report(name: str, with_logging: list[Cost], without: list[Cost], iterations: int, children: bool) -> None:
+    walls = [c.wall / iterations * 1e6 for c in with_logging]
+    line = (f"  {name}: wall {added_us(with_logging, without, iterations, 'wall'):7.2f} µs per call "
+            f"(runs {min(walls) - statistics.median(c.wall for c in without) / iterations * 1e6:.1f} … "
+            f"{max(walls) - statistics.median(c.wall for c in without) / iterations * 1e6:.1f}); "
+            f"CPU of the training process {added_us(with_logging, without, iterations, 'cpu'):.2f} µs")
+    if children:
+        line += f", of the relay {statistics.median(c.children_cpu for c in with_logging) / iterations * 1e6:.2f} µs"
+    print(line)
 
 
 def json_dumps_us() -> float:
@@ -156,21 +211,21 @@ def main() -> None:
             for _ in range(args.repeats):
                 without.append(loop_without(body, args.iterations))
                 with_chorus.append(loop_with_chorus(body, args.iterations, endpoint))
-            base_us = statistics.median(without) / args.iterations * 1e6
+            base_us = statistics.median(c.wall for c in without) / args.iterations * 1e6
             print(f"loop body {name!r} ({base_us:.1f} µs per iteration without logging)")
-            print(f"  chorus run.log: {per_call_us(with_chorus, without, args.iterations)}")
-            wandb_times = []
+            report("chorus run.log", with_chorus, without, args.iterations, children=True)
+            with_wandb = []
             for _ in range(min(args.repeats, 3)):
-                elapsed = loop_with_wandb(body, args.wandb_iterations, directory)
-                if elapsed is None:
+                cost = loop_with_wandb(body, args.wandb_iterations, directory)
+                if cost is None:
                     break
-                wandb_times.append(elapsed)
-            if wandb_times:
-                base = [loop_without(body, args.wandb_iterations) for _ in wandb_times]
-                print(f"  wandb offline:  {per_call_us(wandb_times, base, args.wandb_iterations)} "
-                      f"({args.wandb_iterations} iterations, finish included)")
+                with_wandb.append(cost)
+            if with_wandb:
+                base = [loop_without(body, args.wandb_iterations) for _ in with_wandb]
+                report(f"wandb offline ({args.wandb_iterations} iterations)", with_wandb, base,
+                       args.wandb_iterations, children=False)
             else:
-                print("  wandb offline:  not measured (wandb is not importable)")
+                print("  wandb offline: not measured (wandb is not importable)")
         stop = zmq.Context.instance().socket(zmq.PUSH)
         stop.connect(endpoint)
         stop.send(b"stop")

@@ -22,9 +22,8 @@ LAUNCHER_VARIABLES = (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-# The repository keeps a copy of shared/cases for its Swift tests; the Python tests read the same files.
 CASES = REPO / "Tests" / "ChorusCollectorTests" / "Cases"
-"""The project's scenario cases, beside the repository as CI and sessions lay them out."""
+"""The repository's copy of the project's scenario cases, which the Swift tests read too."""
 
 
 class WireTap:

@@ -7,7 +7,8 @@ The script is a JSON object:
 - `init`: keyword arguments for `chorus.init`.
 - `calls`: `[name, arguments]` pairs, played in order through the module-level API:
   `["log", {"data": {…}, "step": 3, "commit": false}]`, `["define_metric", {"name": …,
-  "reduce": …, "goal": …}]`, `["summary", {key: value}]`, `["finish", {"timeout": 10}]`.
+  "reduce": …, "goal": …}]`, `["summary", {key: value}]`, `["finish", {"timeout": 10}]`,
+  `["sleep", {"seconds": 0.5}]`.
 - `exit` (optional): `"immediately"` ends the process with `os._exit(0)` right after the
   calls, skipping the interpreter's cleanup and the `atexit` hook: what a worker killed
   right after `finish()` looks like. `"killed"` sends the process SIGKILL instead.
@@ -19,6 +20,7 @@ import json
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 import chorus
@@ -35,6 +37,8 @@ def play(calls: list[list[Any]]) -> None:
             chorus.summary.update(arguments)
         elif name == "finish":
             chorus.finish(**arguments)
+        elif name == "sleep":
+            time.sleep(arguments["seconds"])
         else:
             raise ValueError(f"unknown call {name!r}")
 

@@ -201,4 +201,7 @@ def main(config: dict[str, Any]) -> None:
     try:
         relay.run()
     finally:
-        print(json.dumps({"sent": relay.sent}), flush=True)
+        try:
+            print(json.dumps({"sent": relay.sent}), flush=True)
+        except BrokenPipeError:  # the training process is gone: nobody to report to
+            pass

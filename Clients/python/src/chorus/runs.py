@@ -91,8 +91,9 @@ class Run:
         Values may be Python or NumPy scalars, one-element NumPy arrays and PyTorch tensors,
         strings, bools, `None`, lists, and nested dicts (the collector joins nested keys
         with `/`). NaN and infinities are kept. The values are copied before `log` returns;
-        encoding and sending happen on the sender thread, so `log` never waits for the
-        collector.
+        encoding and sending happen in the relay process (see `chorus.sender`), so `log`
+        never waits for the collector; it waits for room only when its queue is full and
+        the collector reachable.
 
         Raises:
             TypeError: `data` is not a dict of loggable values, or `step` is not an integer.

@@ -62,10 +62,12 @@ _BATCH = 1000
 _ROOM_POLL = 0.0005
 """Seconds `wait_for_room` sleeps between looks; sleeping hands the GIL to the thread."""
 
-_CLOSE_MARGIN = 0.05
-"""Seconds of the caller's timeout kept back so that everything is done when `close` returns."""
+_CLOSE_MARGIN = 0.1
+"""Seconds of the caller's timeout kept back for the relay to exit before `close` returns."""
 
-_RELAY_BOOT = "import json, sys; c = json.loads(sys.argv[1]); sys.path[:0] = c['path']; import chorus.relay as r; r.main(c)"
+_RELAY_BOOT = (
+    "import json, sys; c = json.loads(sys.argv[1]); sys.path[:0] = c['path']; import chorus.relay as r; r.main(c)"
+)
 """Starts the relay with this package importable, however the training process found it."""
 
 LogRecord = tuple[int, int, float, dict[str, Any]]
@@ -205,7 +207,7 @@ class RecordSender:
     def _collect_report(self) -> None:
         """Sets `dropped` exactly from the relay's count of records it handed to ZeroMQ."""
         try:
-            self._relay.wait(max(0.0, self._deadline - time.monotonic()) + _CLOSE_MARGIN / 2)
+            self._relay.wait(max(0.0, self._deadline - time.monotonic()) + _CLOSE_MARGIN * 0.8)
         except subprocess.TimeoutExpired:
             self._warn("late", "chorus: the relay process is still sending after finish()'s timeout")
             return

@@ -3,7 +3,7 @@
 `snapshot` runs inside `log`, so it is built for the common case: a flat dict of Python
 floats, ints, strings, bools and `None` is copied with one C-level `dict.copy` after a
 type check per value. Anything else (NumPy and PyTorch scalars, nested dicts, lists) takes
-the slower conversion below. Converting here rather than on the sender thread means the
+the slower conversion below. Converting here rather than later, in the relay process, means the
 record cannot change after `log` returns, even if the caller mutates a 0-d array or an
 accumulator tensor in place, and that a value that cannot be logged raises at the call
 that logged it.

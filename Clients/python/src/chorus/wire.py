@@ -1,6 +1,6 @@
 """The JSON messages of protocol.md, version 1, as the bytes of one ZeroMQ frame each.
 
-Only the sender thread calls these. A `log` record is the hot path: its fields that never
+Only the relay process (`relay.py`) calls these. A `log` record is the hot path: its fields that never
 change within an incarnation are encoded once into a prefix, and `data` goes through a
 JSON encoder built once, skipping the per-call setup that `json.dumps` does. The output is
 what `json.dumps` writes (ASCII, `allow_nan=True`, compact separators).
