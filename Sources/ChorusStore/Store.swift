@@ -1,4 +1,5 @@
 import ChorusCore
+import Foundation
 
 /// The collector's SQLite store: every change the mergers make, written in batched
 /// transactions to a WAL-mode database file that users may query while it grows.
@@ -26,6 +27,14 @@ public final class Store: HistoryStore {
     /// - Throws: ``SQLiteError`` naming the file, or ``StoreError`` for a store of another version.
     public init(path: String, durable: Bool = false) throws {
         self.path = path
+        // Metrics can be private: a new store is readable by its owner and group only, and
+        // SQLite gives its -wal and -shm files the same permissions.
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640])
+            else {
+                throw StoreError("cannot create the store \(path): check that its directory exists and is writable")
+            }
+        }
         connection = try SQLiteConnection(path: path, mode: .readWrite(create: true))
         try connection.execute("PRAGMA journal_mode=WAL")
         try connection.execute("PRAGMA synchronous=\(durable ? "FULL" : "NORMAL")")
