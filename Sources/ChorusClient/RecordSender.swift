@@ -50,6 +50,7 @@ final class RecordSender: Sendable {
     /// - Throws: ``ZMQError`` if the endpoint is malformed.
     init(
         endpoint: String,
+        curve: CurveClientKeys?,
         capacity: Int,
         heartbeatInterval: Double,
         heartbeat: @escaping @Sendable () -> [UInt8]
@@ -60,7 +61,7 @@ final class RecordSender: Sendable {
         let connected = DispatchSemaphore(value: 0)
         let connectError = Mutex<ZMQError?>(nil)
         let thread = Thread { [self] in
-            serve(endpoint: endpoint) { error in
+            serve(endpoint: endpoint, curve: curve) { error in
                 connectError.withLock { $0 = error }
                 connected.signal()
             }
@@ -117,20 +118,34 @@ final class RecordSender: Sendable {
     /// Connects, reports the outcome through `connected`, then sends until closed. The context
     /// and socket live only in this call, so the context's termination, which waits for the
     /// last messages within the linger period, is over when it returns.
-    private func serve(endpoint: String, connected: (ZMQError?) -> Void) {
+    private func serve(endpoint: String, curve: CurveClientKeys?, connected: (ZMQError?) -> Void) {
         do {
-            try serveConnected(endpoint: endpoint, connected: connected)
+            try serveConnected(endpoint: endpoint, curve: curve, connected: connected)
         } catch {
             connected(error)
         }
     }
 
-    private func serveConnected(endpoint: String, connected: (ZMQError?) -> Void) throws(ZMQError) {
+    private func serveConnected(
+        endpoint: String,
+        curve: CurveClientKeys?,
+        connected: (ZMQError?) -> Void
+    ) throws(ZMQError) {
         // A named context, not a temporary passed straight to the socket: with a temporary,
         // Swift 6.3 released the context inside ZMQSocket's init and its termination hung.
         let context = try ZMQContext()
         let socket = try ZMQSocket(context, type: .push)
         try socket.setSendTimeout(milliseconds: 100)
+        // Queue only on a connection that completed its handshake, so that a collector that
+        // is away, or refuses this worker's key, leaves messages here, where finish() sees them.
+        try socket.setImmediate(true)
+        if let curve {
+            try socket.setCurveClient(
+                serverPublicKey: curve.serverPublicKey,
+                publicKey: curve.publicKey,
+                secretKey: curve.secretKey
+            )
+        }
         try socket.connect(endpoint)
         connected(nil)
         var lastActivity = Date()

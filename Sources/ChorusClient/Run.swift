@@ -71,7 +71,8 @@ public final class Run {
     /// Starts a run: connects to the collector and sends the hello.
     ///
     /// Every argument left `nil` comes from ``Settings/fromEnvironment(_:)``; `startTime`
-    /// (when the run started, for `_runtime`) is now unless given, as a replay of old logs does.
+    /// (when the run started, for `_runtime`) is now unless given, as a replay of old logs does;
+    /// `curve`, for a collector that runs with CURVE, comes from ``CurveClientKeys/fromEnvironment(_:)``.
     /// - Throws: ``ChorusClientError`` for settings that break the protocol's rules, or the
     ///   ZeroMQ error for a malformed endpoint. No collector need be listening yet.
     public init(
@@ -82,6 +83,7 @@ public final class Run {
         resumeStep: Int64? = nil,
         endpoint: String? = nil,
         startTime: Double? = nil,
+        curve: CurveClientKeys? = nil,
         queueCapacity: Int = 100_000,
         heartbeatInterval: Double = 2
     ) throws {
@@ -102,6 +104,7 @@ public final class Run {
         let sender = Sender(run: settings.runID, rank: settings.rank, incarnation: incarnation)
         outbox = try RecordSender(
             endpoint: settings.endpoint,
+            curve: try curve ?? CurveClientKeys.fromEnvironment(),
             capacity: queueCapacity,
             heartbeatInterval: heartbeatInterval
         ) {

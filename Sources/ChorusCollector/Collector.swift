@@ -26,6 +26,8 @@ public struct CollectorConfiguration: Sendable {
     public var receiveHighWaterMark: Int32 = 100_000
     /// The logger.
     public var logger = Logger()
+    /// When set, every connection is encrypted with CURVE and only allowed workers get in.
+    public var curve: CurveAccess?
 
     /// Creates a configuration.
     public init(endpoints: [String], storePath: String) {

@@ -19,6 +19,7 @@ final class CollectorLoop {
     private let configuration: CollectorConfiguration
     private let socket: ZMQSocket
     private let writer: StoreWriter
+    private let zap: ZAPHandler?
     private let store: PipelinedStore
     private let decoder: WireDecoder
     private var logger: Logger { configuration.logger }
@@ -39,7 +40,16 @@ final class CollectorLoop {
         database.completionClock = wallClockSeconds
         writer = StoreWriter(store: database)
         store = PipelinedStore(writer: writer)
+        if let curve = configuration.curve {
+            zap = try ZAPHandler(context: context, access: curve, logger: configuration.logger)
+        } else {
+            zap = nil
+        }
         let socket = try ZMQSocket(context, type: .pull)
+        if let curve = configuration.curve {
+            try socket.setCurveServer(secretKey: curve.serverSecretKey)
+            try socket.setZapDomain("chorus")
+        }
         try socket.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
         try socket.setMaxMessageSize(Int64(configuration.limits.maxMessageBytes))
         try socket.setReceiveTimeout(milliseconds: Int32(max(1, configuration.commitInterval * 1000)))
@@ -74,12 +84,14 @@ final class CollectorLoop {
             }
             commit(now: wallClockSeconds(), sync: nil)
             writer.stop()
+            zap?.stop()
             if let failed = writer.failure { throw StoreError("writing the store failed: \(failed)") }
             logger.info("collector stopped", [("runs", String(mergers.count))])
         } catch {
             failure = "\(error)"
             logger.error("collector failed", [("error", "\(error)")])
             writer.stop()
+            zap?.stop()
         }
         collector.loopEnded(failure: failure)
     }

@@ -50,6 +50,15 @@ public enum ZMQCurve {
     }
 
     /// The text of a NUL-terminated C string held in an array.
+    /// The Z85 text of a binary key, as ZAP requests carry a CURVE client's 32-byte key.
+    /// - Returns: `nil` unless `bytes` has a multiple of 4 bytes.
+    public static func z85(_ bytes: [UInt8]) -> String? {
+        guard bytes.count % 4 == 0 else { return nil }
+        var characters = [CChar](repeating: 0, count: bytes.count * 5 / 4 + 1)
+        guard zmq_z85_encode(&characters, bytes, bytes.count) != nil else { return nil }
+        return text(characters)
+    }
+
     private static func text(_ characters: [CChar]) -> String {
         String(decoding: characters.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

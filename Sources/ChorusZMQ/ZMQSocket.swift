@@ -22,6 +22,8 @@ public enum ZMQSocketType: Sendable {
     case router
     /// One exclusive peer (`ZMQ_PAIR`).
     case pair
+    /// Answers each request in turn (`ZMQ_REP`), as a ZAP handler does.
+    case rep
 
     /// The `ZMQ_*` constant for `zmq_socket`.
     var cValue: Int32 {
@@ -33,6 +35,7 @@ public enum ZMQSocketType: Sendable {
         case .dealer: ZMQ_DEALER
         case .router: ZMQ_ROUTER
         case .pair: ZMQ_PAIR
+        case .rep: ZMQ_REP
         }
     }
 }

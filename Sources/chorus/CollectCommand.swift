@@ -26,6 +26,10 @@ enum CollectCommand: Command {
           --max-open-steps N     steps held open per run before the oldest completes (default 1000)
           --rank-timeout SECONDS silence after which a rank is lost (default 60)
           --durable              wait for the disk on every commit (synchronous=FULL)
+          --curve-secret-key-file FILE
+                                 encrypt every connection with CURVE under this secret key
+                                 (see `chorus keygen`); needs --allow-keys-file
+          --allow-keys-file FILE the workers' public keys, one per line: only they get in
           --log-level LEVEL      debug, info, warning or error (default info)
         """
 
@@ -38,6 +42,16 @@ enum CollectCommand: Command {
         configuration.merge.maxOpenSteps = try arguments.integer("max-open-steps", in: 1...10_000_000) ?? 1_000
         configuration.merge.rankTimeout = try arguments.number("rank-timeout", in: 0.001...31_536_000) ?? 60
         configuration.durable = arguments.flag("durable")
+        let secretKeyFile = try arguments.option("curve-secret-key-file")
+        let allowedKeysFile = try arguments.option("allow-keys-file")
+        switch (secretKeyFile, allowedKeysFile) {
+        case (let secret?, let allowed?):
+            configuration.curve = try CurveAccess.load(secretKeyFile: secret, allowedKeysFile: allowed)
+        case (nil, nil):
+            break
+        default:
+            throw UsageError("--curve-secret-key-file and --allow-keys-file go together")
+        }
         let levels: [String: Logger.Level] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
         let level = try arguments.choice("log-level", ["debug", "info", "warning", "error"]) ?? "info"
         configuration.logger = Logger(minimumLevel: levels[level] ?? .info)

@@ -32,6 +32,7 @@ extension Command {
 let commands: [Subcommand] = [
     DemoCommand.subcommand, CollectCommand.subcommand, ReplayCommand.subcommand, StatusCommand.subcommand,
     ShowCommand.subcommand, RunsCommand.subcommand, ExportCommand.subcommand, BenchCommand.subcommand,
+    KeygenCommand.subcommand,
 ]
 
 let overview = """

@@ -171,3 +171,49 @@ def test_a_worker_that_exits_right_after_finish_loses_nothing(collector: Collect
     collector.stop()
     history = collector.history(run)
     assert [(step, data["i"]) for step, _, data in history] == [(step, step) for step in range(3000)]
+
+
+def test_curve_lets_in_allowed_workers_only(tmp_path: Path) -> None:
+    import sqlite3
+
+    import zmq
+
+    from collector import collector_binary
+
+    server_public, server_secret = zmq.curve_keypair()
+    member_public, member_secret = zmq.curve_keypair()
+    _, stranger_secret = zmq.curve_keypair()
+    (tmp_path / "collector.key").write_bytes(server_secret + b"\n")
+    (tmp_path / "allowed.keys").write_bytes(b"# workers\n" + member_public + b"\n")
+    collector = Collector(
+        collector_binary(),
+        tmp_path,
+        "--curve-secret-key-file",
+        str(tmp_path / "collector.key"),
+        "--allow-keys-file",
+        str(tmp_path / "allowed.keys"),
+    )
+    try:
+        member, stranger = unique_run("member"), unique_run("stranger")
+        calls = [["log", {"data": {"loss": step / 10}}] for step in range(20)]
+        keys = {"CHORUS_CURVE_SERVER_KEY": server_public.decode()}
+        run_workers(
+            [
+                {
+                    **script(collector, member, 0, 1, calls),
+                    "environ": {**keys, "CHORUS_CURVE_SECRET_KEY": member_secret.decode()},
+                },
+                {
+                    "init": {"run_id": stranger, "endpoint": collector.endpoint},
+                    "calls": calls + [["finish", {"timeout": 2}]],
+                    "environ": {**keys, "CHORUS_CURVE_SECRET_KEY": stranger_secret.decode()},
+                },
+            ],
+            tmp_path,
+        )
+    finally:
+        collector.stop()
+    assert [data["loss"] for _, _, data in collector.history(member)] == [step / 10 for step in range(20)]
+    with sqlite3.connect(collector.store) as store:
+        runs = {name for (name,) in store.execute("SELECT name FROM runs")}
+    assert stranger not in runs, "a worker with a key the collector does not allow got data in"

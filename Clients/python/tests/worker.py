@@ -9,6 +9,7 @@ The script is a JSON object:
   `["log", {"data": {…}, "step": 3, "commit": false}]`, `["define_metric", {"name": …,
   "reduce": …, "goal": …}]`, `["summary", {key: value}]`, `["finish", {"timeout": 10}]`,
   `["sleep", {"seconds": 0.5}]`.
+- `environ` (optional): variables set before `chorus.init`, such as the CURVE keys.
 - `exit` (optional): `"immediately"` ends the process with `os._exit(0)` right after the
   calls, skipping the interpreter's cleanup and the `atexit` hook: what a worker killed
   right after `finish()` looks like. `"killed"` sends the process SIGKILL instead.
@@ -46,6 +47,7 @@ def play(calls: list[list[Any]]) -> None:
 def main(path: str) -> None:
     with open(path) as file:
         script = json.load(file)
+    os.environ.update(script.get("environ", {}))
     chorus.init(**script["init"])
     play(script["calls"])
     if script.get("exit") == "immediately":

@@ -55,6 +55,21 @@ _READ_BYTES = 1 << 16
 _MAX_WAIT_MS = 50
 
 
+def _use_curve(socket: zmq.Socket, environ: "os._Environ[str] | dict[str, str]") -> None:
+    """Encrypts the connection with CURVE when `CHORUS_CURVE_SERVER_KEY` (the collector's
+    public key) and `CHORUS_CURVE_SECRET_KEY` (this worker's secret key) are both set, as for
+    a collector started with `--curve-secret-key-file` (see protocol.md, section 7)."""
+    server = environ.get("CHORUS_CURVE_SERVER_KEY")
+    secret = environ.get("CHORUS_CURVE_SECRET_KEY")
+    if not server and not secret:
+        return
+    if not (server and secret):
+        raise ValueError("set both CHORUS_CURVE_SERVER_KEY and CHORUS_CURVE_SECRET_KEY, or neither")
+    socket.curve_serverkey = server.encode()
+    socket.curve_secretkey = secret.encode()
+    socket.curve_publickey = zmq.curve_public(secret.encode())
+
+
 class Relay:
     """Reads batches from a pipe and sends their messages to the collector."""
 
@@ -76,6 +91,7 @@ class Relay:
         self._warned: set[str] = set()
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.PUSH)
+        _use_curve(self._socket, os.environ)
         self._socket.connect(settings.endpoint)
 
     def run(self) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 MAX_DEPTH = 32
-"""Deepest nesting of dicts and lists accepted in one record (protocol.md, section 7)."""
+"""Deepest nesting of dicts and lists accepted in one record (protocol.md, section 8)."""
 
 _PLAIN = frozenset({float, int, str, bool, type(None)})
 
