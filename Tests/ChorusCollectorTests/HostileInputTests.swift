@@ -1,0 +1,141 @@
+import ChorusCollector
+import ChorusCore
+import ChorusStore
+import ChorusZMQ
+import Foundation
+import Testing
+
+/// Seeded random mutations of real messages, and valid messages with absurd values, sent
+/// through the real socket into a live collector between the halves of a valid run: the
+/// collector must take every one, never stop, and leave the valid run exactly as it was sent.
+@Suite("Hostile input never stops the collector or changes what it accepted")
+struct HostileInputTests {
+    /// Valid messages of the run that must come through untouched.
+    private static func validRun(steps: Range<Int64>) -> [[UInt8]] {
+        var encoder = WireEncoder()
+        let sender = Sender(run: "valid", rank: 0, incarnation: "valid0")
+        var messages: [[UInt8]] = []
+        if steps.lowerBound == 0 {
+            messages.append(encoder.encode(.hello(Hello(sender: sender, worldSize: 1, startTime: 1_000))))
+        }
+        for step in steps {
+            let values = [MetricEntry("loss", .double(1 / Double(step + 1))), MetricEntry("step", .integer(step))]
+            let record = LogRecord(
+                sender: sender, sequenceNumber: step + 1, step: step, timestamp: 2_000, values: values)
+            messages.append(encoder.encode(.log(record)))
+        }
+        return messages
+    }
+
+    /// Messages to mutate: every kind, with NaN, nested data and text values.
+    private static let seeds: [String] = [
+        #"{"v": 1, "kind": "hello", "run": "fuzz", "rank": 1, "inc": "f1", "world_size": 4, "attempt": 0, "#
+            + #""start_time": 5.5}"#,
+        #"{"v": 1, "kind": "log", "run": "fuzz", "rank": 1, "inc": "f1", "attempt": 0, "seq": 3, "step": 12, "#
+            + #""ts": 1.5, "data": {"loss": NaN, "train": {"acc": 0.5, "grad": [1, 2]}, "note": "x"}}"#,
+        #"{"v": 1, "kind": "heartbeat", "run": "fuzz", "rank": 2, "inc": "f2", "ts": 2.0, "last_seq": 9}"#,
+        #"{"v": 1, "kind": "end", "run": "fuzz", "rank": 1, "inc": "f1", "ts": 3.0, "last_seq": 3}"#,
+        #"{"v": 1, "kind": "define", "run": "fuzz", "rank": 0, "inc": "f0", "metric": "train/*", "reduce": "max", "#
+            + #""goal": "max"}"#,
+        #"{"v": 1, "kind": "summary", "run": "fuzz", "rank": 0, "inc": "f0", "#
+            + #""data": {"best": 0.9, "h": {"_type": "histogram"}}}"#,
+    ]
+
+    /// One seeded mutation of `bytes`: flips, cuts, insertions, splices and repeats.
+    private static func mutate(_ bytes: [UInt8], using generator: inout SeededGenerator) -> [UInt8] {
+        var result = bytes
+        let interesting: [[UInt8]] = [
+            Array("NaN".utf8), Array("-Infinity".utf8), Array("1e999".utf8), Array("9223372036854775808".utf8),
+            Array("-1".utf8), Array("\"\\ud800\"".utf8), [0xFF, 0xFE], [0xC0, 0x80], Array("{".utf8), Array("]".utf8),
+            Array(String(repeating: "[", count: 200).utf8), Array("null".utf8), Array("\"step\": 1".utf8),
+        ]
+        for _ in 0..<Int.random(in: 1...4, using: &generator) {
+            guard !result.isEmpty else { break }
+            let at = Int.random(in: 0..<result.count, using: &generator)
+            switch Int.random(in: 0..<6, using: &generator) {
+            case 0: result[at] ^= UInt8.random(in: 1...255, using: &generator)
+            case 1: result.removeSubrange(at...)
+            case 2: result.insert(contentsOf: interesting.randomElement(using: &generator)!, at: at)
+            case 3: result.remove(at: at)
+            case 4:
+                let end = min(result.count, at + Int.random(in: 1...40, using: &generator))
+                result.insert(contentsOf: result[at..<end], at: at)
+            default:
+                let other = Array(seeds.randomElement(using: &generator)!.utf8)
+                result = Array(result[..<at]) + Array(other[min(at, other.count)...])
+            }
+        }
+        return result
+    }
+
+    /// Valid messages with values at and past the edges the protocol allows.
+    private static func absurd(using generator: inout SeededGenerator) -> [[UInt8]] {
+        let steps: [Int64] = [0, 1, Int64.max, Int64.max - 1, 1 << 53, 1 << 62]
+        let ranks: [Int64] = [0, 1, 3, 1_048_575]
+        let sequenceNumbers: [Int64] = [1, 2, Int64.max, 1 << 40]
+        return (0..<300).map { index in
+            let step = steps.randomElement(using: &generator)!
+            let rank = ranks.randomElement(using: &generator)!
+            let seq = sequenceNumbers.randomElement(using: &generator)!
+            let attempt = Int64.random(in: 0...3, using: &generator)
+            let sender = #""run": "edge", "rank": \#(rank), "inc": "e\#(rank)a\#(attempt)""#
+            let hello =
+                #"{"v": 1, "kind": "hello", \#(sender), "world_size": 4, "attempt": \#(attempt), "#
+                + #""resume_step": \#(step), "start_time": 1.0}"#
+            let log =
+                #"{"v": 1, "kind": "log", \#(sender), "attempt": \#(attempt), "seq": \#(seq), "step": \#(step), "#
+                + #""ts": 1.0, "data": {"x": \#(seq), "y": -1e308, "z": 1e308}}"#
+            let text = index % 7 == 0 ? hello : log
+            return Array(text.utf8)
+        }
+    }
+
+    @Test("thousands of mutated and absurd messages leave the collector running and the valid run intact")
+    func hostileStream() throws {
+        let directory = NSTemporaryDirectory() + "chorus-hostile-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = CollectorConfiguration(
+            endpoints: ["ipc://\(directory)/collector.sock"],
+            storePath: "\(directory)/store.sqlite"
+        )
+        configuration.logger = Logger(minimumLevel: .error)
+        configuration.merge.maxOpenSteps = 50
+        let collector = try Collector(configuration: configuration)
+        try collector.start()
+        defer {
+            collector.stop()
+            collector.waitUntilStopped(timeout: 60)
+        }
+        let context = try ZMQContext()
+        let socket = try ZMQSocket(context, type: .push)
+        try socket.connect(collector.boundEndpoints[0])
+
+        var generator = SeededGenerator(seed: 0xBAD_1D3A)
+        var messages = Self.validRun(steps: 0..<50)
+        for _ in 0..<4_000 {
+            messages.append(Self.mutate(Array(Self.seeds.randomElement(using: &generator)!.utf8), using: &generator))
+        }
+        messages += Self.absurd(using: &generator)
+        messages += Self.validRun(steps: 50..<100)
+        for message in messages {
+            #expect(try socket.send(message))
+        }
+        #expect(try socket.send(Array("second frame".utf8), more: true))
+        #expect(try socket.send(Array("of a multipart message".utf8)))
+
+        #expect(collector.waitUntilHandled(Int64(messages.count + 1), timeout: 120))
+        #expect(!collector.isStopped, "the collector stopped: \(collector.failure ?? "")")
+        #expect(collector.counters.rejected > 1_000, "most mutations must be rejected, and counted")
+
+        var rows: [HistoryRow] = []
+        try StoreReader(path: "\(directory)/store.sqlite").forEachHistoryRow(run: "valid") { rows.append($0) }
+        #expect(rows.map(\.step) == Array(0..<100))
+        #expect(
+            rows.allSatisfy {
+                $0.values == [
+                    MetricEntry("loss", .double(1 / Double($0.step + 1))), MetricEntry("step", .integer($0.step)),
+                ]
+            })
+    }
+}
