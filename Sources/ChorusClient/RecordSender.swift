@@ -178,13 +178,15 @@ final class RecordSender: Sendable {
     /// the close deadline passes.
     private func send(_ message: [UInt8], on socket: borrowing ZMQSocket) -> Bool {
         while true {
+            // Past the close deadline every message left is dropped at once, not after a send
+            // timeout each, so that a worker whose collector is gone is not held at exit.
+            if let deadline = state.withLock({ $0.closeDeadline }), Date() >= deadline {
+                return false
+            }
             do {
                 if try socket.send(message) { return true }
             } catch {
                 state.withLock { $0.failure = "\(error)" }
-                return false
-            }
-            if let deadline = state.withLock({ $0.closeDeadline }), Date() >= deadline {
                 return false
             }
         }
