@@ -4,6 +4,24 @@ import Testing
 
 @Suite("RunMerger: bounded memory, lost ranks, the end of a run, and gaps")
 struct RunMergerLivenessTests {
+    @Test("a large world in lockstep completes each step once its last rank reports it")
+    func largeWorldInLockstep() throws {
+        let worldSize: Int32 = 2_000
+        var workers = (0..<worldSize).map { Worker(rank: $0, worldSize: worldSize) }
+        let harness = try MergeHarness()
+        try harness.send(workers.map { $0.hello() })
+        for step in Int64(0)..<5 {
+            for index in workers.indices.dropLast() {
+                try harness.send(workers[index].log(step, ["loss": .double(Double(index))]))
+            }
+            #expect(harness.completedSteps == Array(0..<step), "step \(step) completed before its last rank")
+            try harness.send(workers[workers.count - 1].log(step, ["loss": .double(Double(worldSize - 1))]))
+            #expect(harness.completedSteps == Array(0...step))
+        }
+        #expect(harness.reduction("loss", at: 4)?.count == Int(worldSize))
+        #expect(harness.reduction("loss", at: 4)?.maxRank == worldSize - 1)
+    }
+
     @Test("past the open-step bound the oldest step completes without the ranks it waits for")
     func maxOpenSteps() throws {
         var rank0 = Worker(rank: 0)

@@ -64,20 +64,8 @@ extension RunMerger {
     /// Recomputes the completion frontier and completes every open step at or below it;
     /// finishes the run when every rank of the world has finished or been lost.
     func advance() throws {
-        guard let worldSize else { return }
-        var lowest = Int64.max
-        var allDone = true
-        for rank in 0..<worldSize {
-            let state = ranks[rank]
-            switch state?.status {
-            case .finished?, .lost?:
-                continue
-            default:
-                allDone = false
-                lowest = min(lowest, state?.highestStep ?? -1)
-            }
-        }
-        frontier = lowest
+        guard worldSize != nil else { return }
+        let allDone = recomputeFrontier()
         while let step = openOrder.first, step <= frontier {
             try complete(step, forced: false)
         }
@@ -87,6 +75,37 @@ extension RunMerger {
         } else if !allDone {
             isFinished = false
         }
+    }
+
+    /// Sets the frontier to the lowest step an active world rank has reached, and counts the
+    /// ranks that hold it there, so that a record only costs a pass over the world when it
+    /// moves the last of them.
+    /// - Returns: whether every world rank has finished or been lost.
+    @discardableResult
+    func recomputeFrontier() -> Bool {
+        guard let worldSize else { return false }
+        var lowest = Int64.max
+        var holders = 0
+        var allDone = true
+        for rank in 0..<worldSize {
+            let state = ranks[rank]
+            switch state?.status {
+            case .finished?, .lost?:
+                continue
+            default:
+                allDone = false
+                let reached = state?.highestStep ?? -1
+                if reached < lowest {
+                    lowest = reached
+                    holders = 1
+                } else if reached == lowest {
+                    holders += 1
+                }
+            }
+        }
+        frontier = lowest
+        frontierHolders = holders
+        return allDone
     }
 
     /// Completes the open step `step` (the lowest one), computing and storing its reductions.

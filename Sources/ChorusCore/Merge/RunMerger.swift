@@ -72,6 +72,8 @@ public final class RunMerger {
     /// Every step up to here is complete; every open step is above it.
     var completedThrough: Int64 = -1
     var frontier: Int64 = -1
+    /// Active world ranks whose highest step is the frontier.
+    var frontierHolders = 0
 
     /// Creates the merger of `run`, writing to `store`, with the key ids the store already
     /// gave the run's keys.
@@ -232,7 +234,7 @@ public final class RunMerger {
             // Only the world holds steps back; an auxiliary writer rejoining changes nothing.
             if isWorldRank(sender.rank) && !ended {
                 isFinished = false
-                frontier = min(frontier, ranks[sender.rank]!.highestStep ?? -1)
+                recomputeFrontier()
             }
         }
         if ranks[sender.rank]!.incarnations[sender.incarnation] == nil {
@@ -285,8 +287,11 @@ public final class RunMerger {
             try self.write(record, keyIDs: keyIDs, priority: priority, thresholds: thresholds, into: &state)
             state.lastArrival = max(state.lastArrival, now)
         }
-        if isWorldRank(rank), previousHighest ?? -1 <= frontier, record.step > frontier {
-            try advance()
+        if isWorldRank(rank), ranks[rank]!.status == .active, previousHighest ?? -1 == frontier,
+            record.step > frontier
+        {
+            frontierHolders -= 1
+            if frontierHolders <= 0 { try advance() }
         }
     }
 
