@@ -27,24 +27,37 @@ extension Store {
                 state.highestStep.map(SQLiteValue.integer) ?? .null, .real(state.lastHeard),
             ])
             for incarnation in state.incarnations.values {
-                let gaps = incarnation.sequence.missingRanges(limit: 20).map { range in
-                    range.lowerBound == range.upperBound
-                        ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
-                }
+                let gaps = Self.rangeList(incarnation.sequence.missingRanges(limit: 20))
                 try statement(
                     """
                     INSERT OR REPLACE INTO incarnations (run_id, incarnation, rank, attempt, start_time, resume_step,
-                        ended, received, last_seq, missing, gaps)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ended, received, last_seq, missing, gaps, greeted, received_seqs)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 ).run([
                     id, .text(incarnation.id), .integer(Int64(rank)), .integer(incarnation.attempt),
                     .real(incarnation.startTime), incarnation.resumeStep.map(SQLiteValue.integer) ?? .null,
                     .integer(incarnation.ended ? 1 : 0), .integer(incarnation.sequence.receivedCount),
                     .integer(incarnation.sequence.highestKnown), .integer(incarnation.sequence.missingCount),
-                    .text(gaps.joined(separator: ",")),
+                    .text(gaps), .integer(incarnation.greeted ? 1 : 0),
+                    .text(Self.rangeList(incarnation.sequence.receivedRanges)),
                 ])
             }
+            for (attempt, step) in state.supersedeFrom {
+                try statement(
+                    """
+                    INSERT OR REPLACE INTO attempts (run_id, rank, attempt, supersedes_from, from_resume_step)
+                    VALUES (?, ?, ?, ?, ?)
+                    """
+                ).run([
+                    id, .integer(Int64(rank)), .integer(attempt), .integer(step),
+                    .integer(state.resumeStepFixed.contains(attempt) ? 1 : 0),
+                ])
+            }
+        }
+        for (pattern, rule) in merger.definitions {
+            try statement("INSERT OR REPLACE INTO metric_rules (run_id, pattern, reduce, goal) VALUES (?, ?, ?, ?)")
+                .run([id, .text(pattern), .text(rule.reduce.rawValue), rule.goal.map { .text($0.rawValue) } ?? .null])
         }
         for key in merger.keys {
             guard
@@ -94,6 +107,21 @@ extension Store {
                 .text(tally.reason), .integer(tally.count), .text(tally.lastError),
                 tally.lastSender.map(SQLiteValue.text) ?? .null, .real(tally.lastAt),
             ])
+        }
+    }
+
+    /// Sequence number ranges as text: `1-500,502,504-900`.
+    static func rangeList(_ ranges: [ClosedRange<Int64>]) -> String {
+        ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
+            .joined(separator: ",")
+    }
+
+    /// The ranges of a ``rangeList(_:)`` text; what does not parse is left out.
+    static func ranges(in list: String) -> [ClosedRange<Int64>] {
+        list.split(separator: ",").compactMap { item in
+            let bounds = item.split(separator: "-", maxSplits: 1).compactMap { Int64($0) }
+            guard let low = bounds.first, let high = bounds.last, low >= 1, low <= high else { return nil }
+            return low...high
         }
     }
 

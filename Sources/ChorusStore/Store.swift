@@ -38,15 +38,34 @@ public final class Store: HistoryStore {
         connection = try SQLiteConnection(path: path, mode: .readWrite(create: true))
         try connection.execute("PRAGMA journal_mode=WAL")
         try connection.execute("PRAGMA synchronous=\(durable ? "FULL" : "NORMAL")")
-        try connection.execute(StoreSchema.statements)
-        let version = try connection.prepare("SELECT value FROM meta WHERE name = 'schema_version'").rows()
-        if let found = version.first?.first {
-            guard found == .text(String(StoreSchema.version)) else {
-                throw StoreError("store \(path) has schema version \(found); this chorus reads version 1")
+        let version = try Self.schemaVersion(connection)
+        switch version {
+        case nil, String(StoreSchema.version):
+            try connection.execute(StoreSchema.statements)
+            if version == nil {
+                try connection.execute(
+                    "INSERT INTO meta (name, value) VALUES ('schema_version', '\(StoreSchema.version)')"
+                )
             }
-        } else {
-            try connection.execute("INSERT INTO meta (name, value) VALUES ('schema_version', '1')")
+        case "1":
+            try connection.execute("BEGIN IMMEDIATE")
+            try connection.execute(StoreSchema.upgradeFromVersion1)
+            try connection.execute(StoreSchema.statements)
+            try connection.execute("COMMIT")
+        case let other?:
+            throw StoreError(
+                "store \(path) has schema version \(other); this chorus reads versions 1 and \(StoreSchema.version)"
+            )
         }
+    }
+
+    /// The schema version a store file records, or `nil` for a new file.
+    private static func schemaVersion(_ connection: SQLiteConnection) throws -> String? {
+        let hasMeta = try connection.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+            .rows()
+        guard !hasMeta.isEmpty else { return nil }
+        let version = try connection.prepare("SELECT value FROM meta WHERE name = 'schema_version'").rows()
+        return version.first?.first?.textValue
     }
 
     /// Starts a batch: every change until ``commit()`` lands in one transaction.
@@ -191,6 +210,13 @@ public final class Store: HistoryStore {
         let completion = try statement("SELECT missing, forced FROM steps WHERE run_id = ? AND step = ?")
             .rows([id, .integer(step)])
         guard let stored = completion.first else { return nil }
+        let missing = Self.ranks(in: stored[0].textValue ?? "[]")
+        return try self.step(
+            step, run: id, completion: Completion(missing: missing, forced: stored[1].integerValue == 1))
+    }
+
+    /// A step's stored rows and cells.
+    func step(_ step: Int64, run id: SQLiteValue, completion: Completion?) throws -> StepState {
         var rows: [Int32: Row] = [:]
         for row in try statement(
             "SELECT rank, report_attempt, timestamp FROM rows WHERE run_id = ? AND step = ?"
@@ -221,12 +247,7 @@ public final class Store: HistoryStore {
                 )
             )
         }
-        let missing = Self.ranks(in: stored[0].textValue ?? "[]")
-        return StepState(
-            step: step,
-            rows: Array(rows.values),
-            completion: Completion(missing: missing, forced: stored[1].integerValue == 1)
-        )
+        return StepState(step: step, rows: Array(rows.values), completion: completion)
     }
 
     /// Complete steps in `range` where `rank` has a row or cell of an attempt below `attempt`.

@@ -1,4 +1,4 @@
-/// The SQLite schema of a Chorus store, version 1. README.md shows how to query it.
+/// The SQLite schema of a Chorus store, version 2. README.md shows how to query it.
 ///
 /// Tables hold ids; the views (`history`, `step_reductions`, `summary`, `rank_last_values`)
 /// join the names back in and leave out what a higher attempt superseded, so the views are
@@ -6,7 +6,15 @@
 /// SQLite cannot store NaN, so a NaN is a NULL `value` with `text` = `NaN`, and a value that
 /// is not a number is a NULL `value` with its JSON in `text`.
 enum StoreSchema {
-    static let version = 1
+    static let version = 2
+
+    /// What turns a version 1 store (which lacked what a restarted collector reads back) into
+    /// version 2; the tables new in version 2 come from ``statements``.
+    static let upgradeFromVersion1 = """
+        ALTER TABLE incarnations ADD COLUMN greeted INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE incarnations ADD COLUMN received_seqs TEXT NOT NULL DEFAULT '';
+        UPDATE meta SET value = '2' WHERE name = 'schema_version';
+        """
 
     static let statements = """
         CREATE TABLE IF NOT EXISTS meta (
@@ -49,7 +57,24 @@ enum StoreSchema {
             last_seq INTEGER NOT NULL,
             missing INTEGER NOT NULL,
             gaps TEXT NOT NULL,
+            greeted INTEGER NOT NULL DEFAULT 1,
+            received_seqs TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (run_id, incarnation)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS attempts (
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            rank INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            supersedes_from INTEGER NOT NULL,
+            from_resume_step INTEGER NOT NULL,
+            PRIMARY KEY (run_id, rank, attempt)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS metric_rules (
+            run_id INTEGER NOT NULL REFERENCES runs(run_id),
+            pattern TEXT NOT NULL,
+            reduce TEXT NOT NULL,
+            goal TEXT,
+            PRIMARY KEY (run_id, pattern)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS keys (
             run_id INTEGER NOT NULL REFERENCES runs(run_id),

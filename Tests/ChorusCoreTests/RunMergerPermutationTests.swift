@@ -98,4 +98,37 @@ struct RunMergerPermutationTests {
             if outcome != reference { break }
         }
     }
+
+    @Test(
+        "a merger that restarts from the store three times, each time sent its last records again, ends as if never stopped",
+        arguments: [(1_000, 1_024), (4, 0)] as [(Int, Int)]
+    )
+    func restarts(maxOpenSteps: Int, cache: Int) throws {
+        let run = Self.run
+        let reference = try run.merge(run.logs, configuration: (1_000, 1_024)).outcome
+        var random = SeededGenerator(seed: UInt64(maxOpenSteps + cache))
+        let messages = run.hellos + run.logs.shuffled(using: &random) + run.ends
+        for round in 0..<12 {
+            let harness = try MergeHarness(maxOpenSteps: maxOpenSteps, completedStepCache: cache)
+            let cuts = (0..<3).map { _ in Int.random(in: 1..<messages.count, using: &random) }.sorted()
+            var resent = 0
+            for (index, message) in messages.enumerated() {
+                try harness.send(message)
+                if cuts.contains(index) {
+                    try harness.restart()
+                    // A client resends what the last commit may not have held.
+                    let again = messages[max(0, index - 9)...index]
+                    resent += again.filter { if case .log = $0 { true } else { false } }.count
+                    try harness.send(Array(again))
+                }
+            }
+            try harness.merger.completeAllOpenSteps()
+            var outcome = harness.outcome
+            #expect(outcome.duplicates == reference.duplicates + Int64(resent), "round \(round)")
+            outcome.duplicates = reference.duplicates
+            #expect(outcome == reference, "round \(round): \(outcome.firstDifference(from: reference))")
+            #expect(harness.merger.isFinished)
+            if outcome != reference { break }
+        }
+    }
 }

@@ -86,7 +86,7 @@ struct Worker {
 /// A run merger writing to an in-memory store, with a clock that moves one second per message.
 final class MergeHarness {
     let store = InMemoryHistoryStore()
-    let merger: RunMerger
+    private(set) var merger: RunMerger
     var now: Double = 0
 
     init(maxOpenSteps: Int = 1_000, rankTimeout: Double = 60, completedStepCache: Int = 1_024) throws {
@@ -95,6 +95,13 @@ final class MergeHarness {
         configuration.rankTimeout = rankTimeout
         configuration.completedStepCache = completedStepCache
         merger = try RunMerger(run: testRun, configuration: configuration, store: store)
+    }
+
+    /// Saves the run's status, as a commit does, and carries on with a new merger that reads
+    /// the run back from the store, as a restarted collector does.
+    func restart() throws {
+        store.save(merger.status())
+        merger = try RunMerger(run: testRun, configuration: merger.configuration, store: store, now: now)
     }
 
     func send(_ messages: WireMessage...) throws {

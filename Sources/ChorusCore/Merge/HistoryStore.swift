@@ -94,4 +94,21 @@ public protocol HistoryStore: AnyObject {
 
     /// The key's live non-numeric value at the highest (step, rank), if any.
     func latestText(run: String, key: Int32) throws -> PlacedText?
+
+    // MARK: Starting again
+
+    /// Where `run` stood when its status was last saved with the changes before it, or
+    /// `nil` if the store holds no status of it. The keys' summaries are left out: the
+    /// merger rebuilds them from the history.
+    func savedStatus(run: String) throws -> RunStatus?
+
+    /// The highest complete step of `run`, or -1 if none is.
+    func highestCompleteStep(run: String) throws -> Int64
+
+    /// Every step above the highest complete one that has a row: the steps that were open,
+    /// with every row and cell stored (superseded ones included).
+    func openSteps(run: String) throws -> [StepState]
+
+    /// Every value in the history at a complete step, by key id, in no particular order.
+    func completeValues(run: String) throws -> [(key: Int32, value: MetricValue)]
 }

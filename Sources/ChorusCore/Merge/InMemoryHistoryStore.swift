@@ -34,6 +34,7 @@ public final class InMemoryHistoryStore: HistoryStore {
     }
 
     private var runs: [String: RunContents] = [:]
+    private var statuses: [String: RunStatus] = [:]
 
     /// Creates an empty store.
     public init() {}
@@ -70,6 +71,10 @@ public final class InMemoryHistoryStore: HistoryStore {
     /// A complete step as stored.
     public func loadStep(run: String, step: Int64) -> StepState? {
         guard let contents = runs[run], let completion = contents.completions[step] else { return nil }
+        return Self.step(step, of: contents, completion: completion)
+    }
+
+    private static func step(_ step: Int64, of contents: RunContents, completion: Completion?) -> StepState {
         var rows: [Row] = []
         for (key, stored) in contents.rows where key.step == step {
             let cells = (contents.cells[key] ?? [:]).values.map(\.cell).sorted { $0.key < $1.key }
@@ -125,6 +130,40 @@ public final class InMemoryHistoryStore: HistoryStore {
             }
         }
         return latest
+    }
+
+    /// Keeps `status` as the run's saved status, as the collector does at each commit.
+    public func save(_ status: RunStatus) {
+        statuses[status.run] = status
+    }
+
+    /// The status last saved.
+    public func savedStatus(run: String) -> RunStatus? {
+        statuses[run]
+    }
+
+    /// The highest complete step, or -1.
+    public func highestCompleteStep(run: String) -> Int64 {
+        runs[run]?.completions.keys.max() ?? -1
+    }
+
+    /// The steps with rows above the highest complete one.
+    public func openSteps(run: String) -> [StepState] {
+        guard let contents = runs[run] else { return [] }
+        let highest = highestCompleteStep(run: run)
+        let steps = Set(contents.rows.keys.map(\.step).filter { $0 > highest })
+        return steps.sorted().map { Self.step($0, of: contents, completion: nil) }
+    }
+
+    /// Every live value at complete steps.
+    public func completeValues(run: String) -> [(key: Int32, value: MetricValue)] {
+        guard let contents = runs[run] else { return [] }
+        var values: [(key: Int32, value: MetricValue)] = []
+        for (rowKey, cells) in contents.cells
+        where contents.completions[rowKey.step] != nil && contents.rows[rowKey]?.superseded == false {
+            for stored in cells.values where !stored.superseded { values.append((stored.cell.key, stored.cell.value)) }
+        }
+        return values
     }
 
     /// The history of `run`: live rows ordered by (step, rank), with their live values by key name.

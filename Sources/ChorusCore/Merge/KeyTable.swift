@@ -6,12 +6,6 @@ struct KeyTable {
     private var rules: [String: MetricRule] = [:]
     private var resolved: [MetricRule?] = []
 
-    /// How keys matching a pattern are reduced and summarised.
-    struct MetricRule: Hashable {
-        var reduce: ReduceOperation
-        var goal: SummaryGoal?
-    }
-
     /// The id of `name`, and whether it is new.
     mutating func id(for name: String) -> (id: Int32, isNew: Bool) {
         if let id = ids[name] { return (id, false) }
@@ -21,6 +15,9 @@ struct KeyTable {
         resolved.append(rule(matching: name))
         return (id, true)
     }
+
+    /// Every definition, by pattern.
+    var definitions: [String: MetricRule] { rules }
 
     /// The id of `name`, if the run has seen it.
     func existingID(for name: String) -> Int32? { ids[name] }

@@ -24,6 +24,25 @@ public struct IncarnationState: Sendable, Hashable {
     public var sequence = SequenceTracker()
     /// Whether it sent `end`.
     public var ended = false
+
+    /// Creates the state of an incarnation, as first heard or as a store kept it.
+    public init(
+        id: String,
+        attempt: Int64,
+        startTime: Double,
+        greeted: Bool,
+        resumeStep: Int64? = nil,
+        sequence: SequenceTracker = SequenceTracker(),
+        ended: Bool = false
+    ) {
+        self.id = id
+        self.attempt = attempt
+        self.startTime = startTime
+        self.greeted = greeted
+        self.resumeStep = resumeStep
+        self.sequence = sequence
+        self.ended = ended
+    }
 }
 
 /// Everything the merger knows of one rank of a run.
@@ -41,11 +60,30 @@ public struct RankState: Sendable {
     /// Per attempt, the step from which it supersedes lower attempts.
     public private(set) var supersedeFrom: [Int64: Int64] = [:]
     /// Attempts whose hello named a resume step; their threshold no longer follows logged steps.
-    private var resumeStepFixed: Set<Int64> = []
+    public private(set) var resumeStepFixed: Set<Int64> = []
 
     init(rank: Int32, now: Double) {
         self.rank = rank
         self.lastHeard = now
+    }
+
+    /// Recreates a rank's state as a store kept it, when a collector starts again.
+    public init(
+        rank: Int32,
+        status: RankStatus,
+        highestStep: Int64?,
+        lastHeard: Double,
+        incarnations: [String: IncarnationState],
+        supersedeFrom: [Int64: Int64],
+        resumeStepFixed: Set<Int64>
+    ) {
+        self.rank = rank
+        self.status = status
+        self.highestStep = highestStep
+        self.lastHeard = lastHeard
+        self.incarnations = incarnations
+        self.supersedeFrom = supersedeFrom
+        self.resumeStepFixed = resumeStepFixed
     }
 
     /// The step from which a cell of `attempt` at any step is superseded by a higher attempt,

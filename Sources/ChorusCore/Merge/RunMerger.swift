@@ -26,6 +26,9 @@ public struct RunStatistics: Sendable, Hashable {
     public var rows: Int64 = 0
     /// The most steps open at once.
     public var maxOpenStepsSeen: Int = 0
+
+    /// Zero counters.
+    public init() {}
 }
 
 /// Merges every rank's records of one run into one history ordered by (step, rank),
@@ -39,7 +42,7 @@ public final class RunMerger {
     /// The run id.
     public let run: String
     /// The ranks the run waits for, once a hello said.
-    public private(set) var worldSize: Int32?
+    public internal(set) var worldSize: Int32?
     /// Every rank heard from (and every rank of the world).
     public internal(set) var ranks: [Int32: RankState] = [:]
     /// The run's counters.
@@ -47,7 +50,7 @@ public final class RunMerger {
     /// Whether every rank of the world has finished or been lost.
     public internal(set) var isFinished = false
     /// The earliest start time any hello gave.
-    public private(set) var startTime: Double?
+    public internal(set) var startTime: Double?
     /// Summaries by key name, of every key with a value in the history.
     ///
     /// A key whose every value was superseded has none, just as if it had never been logged,
@@ -58,7 +61,7 @@ public final class RunMerger {
         return byName
     }
     /// Values users set on the summary.
-    public private(set) var userSummary: [String: MetricValue] = [:]
+    public internal(set) var userSummary: [String: MetricValue] = [:]
 
     let configuration: MergeConfiguration
     let store: HistoryStore
@@ -75,23 +78,30 @@ public final class RunMerger {
     /// Active world ranks whose highest step is the frontier.
     var frontierHolders = 0
 
-    /// Creates the merger of `run`, writing to `store`, with the key ids the store already
-    /// gave the run's keys.
+    /// Creates the merger of `run`, writing to `store`, and carries on from where the store
+    /// left the run, if it holds it: its ranks, incarnations and their sequence numbers, its
+    /// open steps, summaries and definitions, as of the last saved status.
     ///
-    /// It starts with no open steps and no ranks: a run that was live when its collector
-    /// stopped continues from here, and its steps completed before are revised as late data.
-    /// - Throws: whatever the store throws reading the run's keys.
-    public init(run: String, configuration: MergeConfiguration, store: HistoryStore) throws {
+    /// Records that arrived after that status was saved are not in the store; their clients
+    /// send them again (`protocol.md`, section 8).
+    /// - Parameter now: the collector's clock; every rank of a continued run counts as heard
+    ///   from now, since none could speak while the collector was away.
+    /// - Throws: whatever the store throws reading the run back.
+    public init(run: String, configuration: MergeConfiguration, store: HistoryStore, now: Double = 0) throws {
         self.run = run
         self.configuration = configuration
         self.store = store
         for name in try store.keyNames(run: run) {
             _ = keys.id(for: name)
         }
+        if let saved = try store.savedStatus(run: run) {
+            try restore(saved, now: now)
+        }
+        continuesStoredRun = !keys.names.isEmpty || !ranks.isEmpty
     }
 
-    /// Whether the store held keys of this run before this merger started.
-    public var continuesStoredRun: Bool { !keys.names.isEmpty && statistics.received == 0 }
+    /// Whether the store held this run before this merger started.
+    public private(set) var continuesStoredRun = false
 
     /// The number of open steps.
     public var openStepCount: Int { openOrder.count }
@@ -138,7 +148,7 @@ public final class RunMerger {
             }
             try advance()
         case .define(let definition):
-            let rule = KeyTable.MetricRule(reduce: definition.reduce, goal: definition.goal)
+            let rule = MetricRule(reduce: definition.reduce, goal: definition.goal)
             for key in keys.define(definition.pattern, rule) {
                 keySummaries[key, default: KeySummary()].extremesStale = true
             }

@@ -20,6 +20,47 @@ public struct RunStatus: Sendable {
     public var keys: [KeyStatus]
     /// Values users set on the summary.
     public var userSummary: [String: MetricValue]
+    /// Every `define` in force, by metric pattern, so that keys first seen later follow it too.
+    public var definitions: [String: MetricRule]
+
+    /// Creates a status; a store builds one to hand a restarted collector's merger.
+    public init(
+        run: String,
+        worldSize: Int32?,
+        startTime: Double?,
+        isFinished: Bool,
+        statistics: RunStatistics,
+        openStepCount: Int,
+        ranks: [Int32: RankState],
+        keys: [KeyStatus] = [],
+        userSummary: [String: MetricValue] = [:],
+        definitions: [String: MetricRule] = [:]
+    ) {
+        self.run = run
+        self.worldSize = worldSize
+        self.startTime = startTime
+        self.isFinished = isFinished
+        self.statistics = statistics
+        self.openStepCount = openStepCount
+        self.ranks = ranks
+        self.keys = keys
+        self.userSummary = userSummary
+        self.definitions = definitions
+    }
+}
+
+/// How keys matching a metric pattern are reduced and summarised (a `define` message).
+public struct MetricRule: Sendable, Hashable {
+    /// The headline reduction.
+    public var reduce: ReduceOperation
+    /// The summary goal, if any.
+    public var goal: SummaryGoal?
+
+    /// Creates a definition.
+    public init(reduce: ReduceOperation, goal: SummaryGoal?) {
+        self.reduce = reduce
+        self.goal = goal
+    }
 }
 
 /// One key of a run: how it is reduced and summarised, and its summary.
@@ -54,7 +95,8 @@ extension RunMerger {
                     summary: keySummaries[id] ?? KeySummary()
                 )
             },
-            userSummary: userSummary
+            userSummary: userSummary,
+            definitions: keys.definitions
         )
     }
 }

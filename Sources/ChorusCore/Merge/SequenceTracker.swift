@@ -13,6 +13,29 @@ public struct SequenceTracker: Sendable, Hashable {
     /// Creates an empty tracker.
     public init() {}
 
+    /// Recreates a tracker from the ranges a store kept; overlapping or adjoining ranges are
+    /// joined, so a damaged list cannot break the tracker's order.
+    public init(received ranges: [ClosedRange<Int64>], highestKnown: Int64) {
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where range.lowerBound >= 1 {
+            if let last = received.last, range.lowerBound - 1 <= last.upperBound {
+                received[received.count - 1] = last.lowerBound...Swift.max(last.upperBound, range.upperBound)
+            } else {
+                received.append(range)
+            }
+        }
+        self.highestKnown = Swift.max(highestKnown, received.last?.upperBound ?? 0)
+    }
+
+    /// The numbers received, as sorted, disjoint ranges that do not touch.
+    public var receivedRanges: [ClosedRange<Int64>] { received }
+
+    /// The highest number up to which every number has been received (0 for none): the
+    /// incarnation's records are all in hand up to here.
+    public var contiguousThrough: Int64 {
+        guard let first = received.first, first.lowerBound == 1 else { return 0 }
+        return first.upperBound
+    }
+
     /// Records `number` as received.
     /// - Returns: `false` if it had been received before (a duplicate).
     public mutating func insert(_ number: Int64) -> Bool {
