@@ -39,4 +39,9 @@ public struct CurveClientKeys: Sendable, Hashable {
             throw ChorusClientError("set both CHORUS_CURVE_SERVER_KEY and CHORUS_CURVE_SECRET_KEY, or neither")
         }
     }
+
+    /// Sets `socket` up to connect to the collector with these keys.
+    func secure(_ socket: borrowing ZMQSocket) throws(ZMQError) {
+        try socket.setCurveClient(serverPublicKey: serverPublicKey, publicKey: publicKey, secretKey: secretKey)
+    }
 }

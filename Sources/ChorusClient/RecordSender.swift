@@ -1,29 +1,50 @@
+import ChorusCore
 import ChorusZMQ
 import Foundation
 import Synchronization
 
-/// The background thread that owns a client's PUSH socket: it sends what ``Run`` queues,
-/// sends heartbeats while the queue is idle, and on ``close(timeout:)`` flushes and closes.
+/// The background thread that owns a client's sockets: it sends what ``Run`` queues, sends
+/// heartbeats while the queue is idle, listens for the collector's acknowledgements and sends
+/// again what a fault lost, and on ``close(timeout:)`` flushes and closes.
 ///
 /// The training loop only appends encoded messages to a bounded queue, so a slow or absent
 /// collector never blocks it for long. When the queue is full, the caller waits up to
 /// ``fullQueueWait`` seconds for room; if none frees up, the message is dropped and counted
-/// in ``dropped``.
+/// in ``dropped``. Sent records are kept in a ``DeliveryLedger`` until acknowledged.
 final class RecordSender: Sendable {
     /// How long `enqueue` waits for room in a full queue before dropping.
     static let fullQueueWait = 1.0
+    /// The most messages sent between two looks at the acknowledgements.
+    static let burst = 256
+    /// How long `close` waits for a first acknowledgement from a collector never heard.
+    static let firstAcknowledgementWait = 2.0
+
+    /// What became of the messages, readable from any thread.
+    struct Report: Sendable, Hashable {
+        /// Messages handed to ZeroMQ, resends not included.
+        var sent: Int64 = 0
+        /// Messages dropped because the queue stayed full or the sender was closed.
+        var dropped: Int64 = 0
+        /// Records that left the retention buffer before an acknowledgement covered them.
+        var unconfirmed: Int64 = 0
+        /// Messages sent again after a collector restart or a stall.
+        var resent: Int64 = 0
+        /// Whether a collector ever acknowledged anything.
+        var acknowledged = false
+        /// Whether the collector has committed every record and the end.
+        var confirmed = false
+    }
 
     private struct State: Sendable {
-        var messages: [[UInt8]] = []
+        var messages: [OutgoingMessage] = []
         var head = 0
         var closeDeadline: Date?
-        var sent: Int64 = 0
-        var dropped: Int64 = 0
+        var report = Report()
         var failure: String?
 
         var count: Int { messages.count - head }
 
-        mutating func popFirst() -> [UInt8]? {
+        mutating func popFirst() -> OutgoingMessage? {
             guard head < messages.count else { return nil }
             let message = messages[head]
             head += 1
@@ -35,6 +56,18 @@ final class RecordSender: Sendable {
         }
     }
 
+    /// Where and how the sender connects.
+    struct Connection: Sendable {
+        /// The collector's PULL endpoint.
+        var endpoint: String
+        /// The collector's acknowledgement endpoint, or `nil` to listen for none.
+        var ackEndpoint: String?
+        /// The incarnation whose acknowledgements to listen for.
+        var sender: Sender
+        /// CURVE keys, for a collector that requires them.
+        var curve: CurveClientKeys?
+    }
+
     private let state = Mutex(State())
     private let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -42,16 +75,17 @@ final class RecordSender: Sendable {
     private let heartbeatInterval: Double
     private let heartbeat: @Sendable () -> [UInt8]
 
-    /// Connects to `endpoint` on a new sender thread.
+    /// Connects on a new sender thread.
     /// - Parameters:
     ///   - capacity: the most messages queued.
+    ///   - retention: the most sent records kept until acknowledged.
     ///   - heartbeatInterval: seconds of idleness after which a heartbeat is sent.
     ///   - heartbeat: makes the heartbeat to send.
-    /// - Throws: ``ZMQError`` if the endpoint is malformed.
+    /// - Throws: ``ZMQError`` if an endpoint is malformed.
     init(
-        endpoint: String,
-        curve: CurveClientKeys?,
+        connection: Connection,
         capacity: Int,
+        retention: Int,
         heartbeatInterval: Double,
         heartbeat: @escaping @Sendable () -> [UInt8]
     ) throws {
@@ -61,7 +95,7 @@ final class RecordSender: Sendable {
         let connected = DispatchSemaphore(value: 0)
         let connectError = Mutex<ZMQError?>(nil)
         let thread = Thread { [self] in
-            serve(endpoint: endpoint, curve: curve) { error in
+            serve(connection, retention: retention) { error in
                 connectError.withLock { $0 = error }
                 connected.signal()
             }
@@ -74,16 +108,19 @@ final class RecordSender: Sendable {
         if let error = connectError.withLock({ $0 }) { throw error }
     }
 
+    /// What became of the messages so far.
+    var report: Report { state.withLock { $0.report } }
+
     /// Messages dropped because the queue stayed full or the sender was closed.
-    var dropped: Int64 { state.withLock { $0.dropped } }
+    var dropped: Int64 { report.dropped }
 
     /// Why sending failed, if it did.
     var failure: String? { state.withLock { $0.failure } }
 
-    /// Queues one encoded message.
+    /// Queues one message.
     /// - Returns: `false` if it was dropped.
     @discardableResult
-    func enqueue(_ message: [UInt8]) -> Bool {
+    func enqueue(_ message: OutgoingMessage) -> Bool {
         let giveUp = Date().addingTimeInterval(Self.fullQueueWait)
         while true {
             let queued: Bool? = state.withLock { state in
@@ -97,38 +134,44 @@ final class RecordSender: Sendable {
                 return true
             }
             if queued == false || Date() >= giveUp {
-                state.withLock { $0.dropped += 1 }
+                state.withLock { $0.report.dropped += 1 }
                 return false
             }
             usleep(1_000)
         }
     }
 
-    /// Sends what is queued, closes the socket and waits for ZeroMQ to pass on the last
+    /// Sends what is queued and, when the collector acknowledges, waits until it has
+    /// committed everything; then closes the sockets, letting ZeroMQ pass on the last
     /// messages.
-    /// - Returns: whether every queued message left within `timeout` seconds.
+    /// - Returns: whether, within `timeout` seconds, the collector confirmed everything (or,
+    ///   from a collector that never acknowledged, every queued message left).
     func close(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         state.withLock { $0.closeDeadline = $0.closeDeadline ?? deadline }
         wakeUp.signal()
         let ended = finished.wait(timeout: .now() + timeout + 1) == .success
-        return ended && state.withLock { $0.count == 0 && $0.failure == nil && $0.dropped == 0 }
+        return ended
+            && state.withLock { state in
+                guard state.count == 0, state.failure == nil, state.report.dropped == 0 else { return false }
+                return state.report.acknowledged ? state.report.confirmed : true
+            }
     }
 
     /// Connects, reports the outcome through `connected`, then sends until closed. The context
-    /// and socket live only in this call, so the context's termination, which waits for the
+    /// and sockets live only in this call, so the context's termination, which waits for the
     /// last messages within the linger period, is over when it returns.
-    private func serve(endpoint: String, curve: CurveClientKeys?, connected: (ZMQError?) -> Void) {
+    private func serve(_ connection: Connection, retention: Int, connected: (ZMQError?) -> Void) {
         do {
-            try serveConnected(endpoint: endpoint, curve: curve, connected: connected)
+            try serveConnected(connection, retention: retention, connected: connected)
         } catch {
             connected(error)
         }
     }
 
     private func serveConnected(
-        endpoint: String,
-        curve: CurveClientKeys?,
+        _ connection: Connection,
+        retention: Int,
         connected: (ZMQError?) -> Void
     ) throws(ZMQError) {
         // A named context, not a temporary passed straight to the socket: with a temporary,
@@ -139,39 +182,70 @@ final class RecordSender: Sendable {
         // Queue only on a connection that completed its handshake, so that a collector that
         // is away, or refuses this worker's key, leaves messages here, where finish() sees them.
         try socket.setImmediate(true)
-        if let curve {
-            try socket.setCurveClient(
-                serverPublicKey: curve.serverPublicKey,
-                publicKey: curve.publicKey,
-                secretKey: curve.secretKey
-            )
+        try connection.curve?.secure(socket)
+        try socket.connect(connection.endpoint)
+        var acknowledgements = try connection.ackEndpoint.map { endpoint throws(ZMQError) in
+            try AcknowledgementListener(context: context, endpoint: endpoint, connection: connection)
         }
-        try socket.connect(endpoint)
         connected(nil)
+
+        var ledger = DeliveryLedger(capacity: retention)
         var lastActivity = Date()
+        var firstAcknowledgementBy: Date?
         while true {
-            if let message = state.withLock({ $0.popFirst() }) {
-                if send(message, on: socket) {
-                    state.withLock { $0.sent += 1 }
+            var burst = 0
+            while burst < Self.burst, let message = state.withLock({ $0.popFirst() }) {
+                if send(message.bytes, on: socket) {
+                    ledger.sent(message, at: Self.now())
+                    state.withLock { $0.report.sent += 1 }
                 } else {
-                    state.withLock { $0.dropped += 1 }
+                    state.withLock { $0.report.dropped += 1 }
                 }
+                burst += 1
                 lastActivity = Date()
-                continue
             }
-            if let deadline = state.withLock({ $0.closeDeadline }) {
-                // Bound how long the context's termination may wait for the last messages.
-                let remaining = max(0, deadline.timeIntervalSinceNow)
-                try? socket.setLinger(milliseconds: Int32(min(remaining * 1000, Double(Int32.max))))
-                break
+            if let acknowledgements {
+                resend(acknowledgements.receive(into: &ledger), on: socket)
+                resend(ledger.resendIfStalled(at: Self.now()), on: socket)
+                publish(ledger)
             }
-            if Date().timeIntervalSince(lastActivity) >= heartbeatInterval {
+            if burst == Self.burst { continue }
+            if let deadline = state.withLock({ $0.count == 0 ? $0.closeDeadline : nil }) {
+                let now = Date()
+                if acknowledgements != nil && ledger.collector == nil {
+                    firstAcknowledgementBy =
+                        firstAcknowledgementBy ?? now.addingTimeInterval(Self.firstAcknowledgementWait)
+                }
+                let waitsForCommit =
+                    acknowledgements != nil && !ledger.isConfirmed
+                    && (ledger.collector != nil || now < firstAcknowledgementBy ?? now)
+                if !waitsForCommit || now >= deadline {
+                    // Bound how long the context's termination may wait for the last messages.
+                    let remaining = max(0, deadline.timeIntervalSinceNow)
+                    try? socket.setLinger(milliseconds: Int32(min(remaining * 1000, Double(Int32.max))))
+                    break
+                }
+            } else if Date().timeIntervalSince(lastActivity) >= heartbeatInterval {
                 _ = try? socket.send(heartbeat(), wait: false)
                 lastActivity = Date()
             }
-            _ = wakeUp.wait(timeout: .now() + min(heartbeatInterval, 0.5))
+            _ = wakeUp.wait(timeout: .now() + (acknowledgements == nil ? min(heartbeatInterval, 0.5) : 0.02))
         }
+        acknowledgements = nil
         _ = consume socket
+    }
+
+    private func resend(_ messages: [[UInt8]], on socket: borrowing ZMQSocket) {
+        for message in messages where !send(message, on: socket) { break }
+    }
+
+    private func publish(_ ledger: DeliveryLedger) {
+        state.withLock { state in
+            state.report.unconfirmed = ledger.unconfirmed
+            state.report.resent = ledger.resent
+            state.report.acknowledged = ledger.collector != nil
+            state.report.confirmed = ledger.isConfirmed
+        }
     }
 
     /// Sends `message`, waiting while ZeroMQ's own queue is full (no collector yet), until
@@ -190,5 +264,36 @@ final class RecordSender: Sendable {
                 return false
             }
         }
+    }
+
+    private static func now() -> Double { Date().timeIntervalSince1970 }
+}
+
+/// The SUB socket on which a sender hears the collector acknowledge its incarnation.
+private final class AcknowledgementListener {
+    private let socket: ZMQSocket
+    private let sender: Sender
+
+    init(context: ZMQContext, endpoint: String, connection: RecordSender.Connection) throws(ZMQError) {
+        socket = try ZMQSocket(context, type: .sub)
+        sender = connection.sender
+        try socket.setLinger(milliseconds: 0)
+        try connection.curve?.secure(socket)
+        try socket.subscribe(Acknowledgement.topic(for: sender))
+        try socket.connect(endpoint)
+    }
+
+    /// Takes every acknowledgement waiting into `ledger`, ignoring what is not one for this
+    /// incarnation.
+    /// - Returns: what the ledger says to send again.
+    func receive(into ledger: inout DeliveryLedger) -> [[UInt8]] {
+        var again: [[UInt8]] = []
+        while let parts = try? socket.receiveParts(wait: false) {
+            guard parts.count == 2, let ack = Acknowledgement(decoding: parts[1]), ack.sender == sender else {
+                continue
+            }
+            again += ledger.acknowledge(ack, at: Date().timeIntervalSince1970)
+        }
+        return again
     }
 }

@@ -31,25 +31,40 @@ public final class Run {
         public var resumeStep: Int64?
         /// The collector's endpoint.
         public var endpoint: String
+        /// The collector's acknowledgement endpoint, or `nil` to listen for none.
+        public var ackEndpoint: String?
 
         /// Settings from the environment as torchrun and SLURM set it: `CHORUS_RUN_ID`
         /// (else `TORCHELASTIC_RUN_ID`, else `SLURM_JOB_ID`, else `default`), `RANK` (else 0),
         /// `WORLD_SIZE` (else 1), `TORCHELASTIC_RESTART_COUNT` (else 0), `CHORUS_ENDPOINT`
-        /// (else `tcp://127.0.0.1:7700`).
+        /// (else `tcp://127.0.0.1:7700`), `CHORUS_ACK_ENDPOINT` (`none` for none; else the
+        /// one paired with the endpoint, `protocol.md` section 8).
         public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
             -> Settings
         {
             let runID =
                 ["CHORUS_RUN_ID", "TORCHELASTIC_RUN_ID", "SLURM_JOB_ID"].lazy
                 .compactMap { environment[$0] }.first { !$0.isEmpty } ?? "default"
+            let endpoint = environment["CHORUS_ENDPOINT"] ?? "tcp://127.0.0.1:7700"
             return Settings(
                 runID: runID,
                 rank: environment["RANK"].flatMap { Int32($0) } ?? 0,
                 worldSize: environment["WORLD_SIZE"].flatMap { Int32($0) } ?? 1,
                 attempt: environment["TORCHELASTIC_RESTART_COUNT"].flatMap { Int64($0) } ?? 0,
                 resumeStep: nil,
-                endpoint: environment["CHORUS_ENDPOINT"] ?? "tcp://127.0.0.1:7700"
+                endpoint: endpoint,
+                ackEndpoint: acknowledgementEndpoint(environment["CHORUS_ACK_ENDPOINT"], pairedWith: endpoint)
             )
+        }
+
+        /// The acknowledgement endpoint a setting names: none for `none` or an empty one, the
+        /// one paired with `endpoint` without a setting.
+        public static func acknowledgementEndpoint(_ setting: String?, pairedWith endpoint: String) -> String? {
+            switch setting {
+            case nil: Acknowledgement.endpoint(pairedWith: endpoint)
+            case "none"?, ""?: nil
+            case let explicit?: explicit
+            }
         }
     }
 
@@ -82,9 +97,11 @@ public final class Run {
         attempt: Int64? = nil,
         resumeStep: Int64? = nil,
         endpoint: String? = nil,
+        ackEndpoint: String? = nil,
         startTime: Double? = nil,
         curve: CurveClientKeys? = nil,
         queueCapacity: Int = 100_000,
+        retention: Int = 100_000,
         heartbeatInterval: Double = 2
     ) throws {
         let defaults = Settings.fromEnvironment()
@@ -94,7 +111,10 @@ public final class Run {
             worldSize: worldSize ?? defaults.worldSize,
             attempt: attempt ?? defaults.attempt,
             resumeStep: resumeStep,
-            endpoint: endpoint ?? defaults.endpoint
+            endpoint: endpoint ?? defaults.endpoint,
+            ackEndpoint: endpoint == nil && ackEndpoint == nil
+                ? defaults.ackEndpoint
+                : Settings.acknowledgementEndpoint(ackEndpoint, pairedWith: endpoint ?? defaults.endpoint)
         )
         try Self.validate(settings)
         self.settings = settings
@@ -103,9 +123,14 @@ public final class Run {
         let sequence = lastSequenceNumber
         let sender = Sender(run: settings.runID, rank: settings.rank, incarnation: incarnation)
         outbox = try RecordSender(
-            endpoint: settings.endpoint,
-            curve: try curve ?? CurveClientKeys.fromEnvironment(),
+            connection: RecordSender.Connection(
+                endpoint: settings.endpoint,
+                ackEndpoint: settings.ackEndpoint,
+                sender: sender,
+                curve: try curve ?? CurveClientKeys.fromEnvironment()
+            ),
             capacity: queueCapacity,
+            retention: retention,
             heartbeatInterval: heartbeatInterval
         ) {
             var encoder = WireEncoder()
@@ -117,19 +142,16 @@ public final class Run {
             return encoder.encode(.heartbeat(heartbeat))
         }
         self.startTime = startTime ?? Date().timeIntervalSince1970
-        send(
-            .hello(
-                Hello(
-                    sender: sender,
-                    worldSize: settings.worldSize,
-                    attempt: settings.attempt,
-                    resumeStep: settings.resumeStep,
-                    startTime: self.startTime,
-                    clientName: "chorus-swift",
-                    clientVersion: ChorusClientVersion.current
-                )
-            )
+        let hello = Hello(
+            sender: sender,
+            worldSize: settings.worldSize,
+            attempt: settings.attempt,
+            resumeStep: settings.resumeStep,
+            startTime: self.startTime,
+            clientName: "chorus-swift",
+            clientVersion: ChorusClientVersion.current
         )
+        outbox.enqueue(.hello(encoder.encode(.hello(hello))))
     }
 
     /// When this process started the run, in seconds since the Unix epoch.
@@ -143,6 +165,13 @@ public final class Run {
 
     /// Messages dropped because the queue stayed full.
     public var droppedMessages: Int64 { outbox.dropped }
+
+    /// Records that left the retention buffer before the collector acknowledged them: sent
+    /// once, and lost only if a fault hit them.
+    public var unconfirmedRecords: Int64 { outbox.report.unconfirmed }
+
+    /// Messages sent again after the collector restarted or acknowledgements stalled.
+    public var resentMessages: Int64 { outbox.report.resent }
 
     /// Logs values at a step, with wandb's rules for `step` and `commit`.
     /// - Parameters:
@@ -173,18 +202,22 @@ public final class Run {
     /// Tells the collector how keys matching `pattern` (a key, or a prefix ending in `*`)
     /// are reduced across ranks and summarised.
     public func defineMetric(_ pattern: String, reduce: ReduceOperation = .mean, goal: SummaryGoal? = nil) {
-        send(.define(MetricDefinition(sender: identity(), pattern: pattern, reduce: reduce, goal: goal)))
+        let definition = MetricDefinition(sender: identity(), pattern: pattern, reduce: reduce, goal: goal)
+        outbox.enqueue(.define(pattern: pattern, encoder.encode(.define(definition))))
     }
 
-    /// Sends the pending row and `end`, then waits until every message has left this
-    /// process, or `timeout` seconds pass. A process may exit right after it returns.
-    /// - Returns: whether everything left in time.
+    /// Sends the pending row and `end`, then waits until the collector has committed
+    /// everything (sending again what a fault lost), or `timeout` seconds pass. A process may
+    /// exit right after it returns.
+    /// - Returns: whether the collector confirmed everything in time; from a collector that
+    ///   does not acknowledge, whether everything left this process.
     @discardableResult
     public func finish(timeout: Double = 10) -> Bool {
         guard !finished else { return true }
         if let row = steps.flush() { sendRow(row) }
         let last = lastSequenceNumber.value
-        send(.end(End(sender: identity(), timestamp: Date().timeIntervalSince1970, lastSequenceNumber: last)))
+        let end = End(sender: identity(), timestamp: Date().timeIntervalSince1970, lastSequenceNumber: last)
+        outbox.enqueue(.end(lastSequenceNumber: last, encoder.encode(.end(end))))
         finished = true
         return outbox.close(timeout: timeout)
     }
@@ -194,7 +227,8 @@ public final class Run {
     }
 
     func setSummary(_ key: String, _ value: MetricValue) {
-        send(.summary(UserSummary(sender: identity(), values: [MetricEntry(key, value)])))
+        let summary = UserSummary(sender: identity(), values: [MetricEntry(key, value)])
+        outbox.enqueue(.summary(key: key, encoder.encode(.summary(summary))))
     }
 
     private func sendRow(_ row: StepAccumulator.ReadyRow) {
@@ -207,11 +241,7 @@ public final class Run {
             timestamp: row.timestamp,
             values: row.values
         )
-        send(.log(record))
-    }
-
-    private func send(_ message: WireMessage) {
-        outbox.enqueue(encoder.encode(message))
+        outbox.enqueue(.record(sequenceNumber: sequenceNumber, encoder.encode(.log(record))))
     }
 
     private func identity() -> Sender {

@@ -28,6 +28,9 @@ public struct CollectorConfiguration: Sendable {
     public var logger = Logger()
     /// When set, every connection is encrypted with CURVE and only allowed workers get in.
     public var curve: CurveAccess?
+    /// Endpoints of the PUB socket that acknowledges committed records (`protocol.md`,
+    /// section 8): `nil` pairs one with each PULL endpoint, an empty list turns them off.
+    public var ackEndpoints: [String]?
 
     /// Creates a configuration.
     public init(endpoints: [String], storePath: String) {
@@ -66,6 +69,7 @@ public final class Collector: Sendable {
         var syncRequests: Int64 = 0
         var syncsDone: Int64 = 0
         var boundEndpoints: [String] = []
+        var boundAckEndpoints: [String] = []
         var started = false
         var stopped = false
         var failure: String?
@@ -84,6 +88,9 @@ public final class Collector: Sendable {
 
     /// The endpoints as bound (a `tcp://host:*` endpoint shows its port).
     public var boundEndpoints: [String] { state.withLock { $0.boundEndpoints } }
+
+    /// The acknowledgement endpoints as bound; empty when acknowledgements are off.
+    public var boundAckEndpoints: [String] { state.withLock { $0.boundAckEndpoints } }
 
     /// The counters so far.
     public var counters: CollectorCounters { state.withLock { $0.counters } }
@@ -110,6 +117,7 @@ public final class Collector: Sendable {
             }
             state.withLock {
                 $0.boundEndpoints = loop.boundEndpoints
+                $0.boundAckEndpoints = loop.boundAckEndpoints
                 $0.started = true
             }
             ready.signal()

@@ -1,6 +1,7 @@
 import ChorusCore
 import ChorusStore
 import ChorusZMQ
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -15,6 +16,7 @@ import ChorusZMQ
 /// ``StoreWriter``. It talks to its ``Collector`` only through the collector's lock.
 final class CollectorLoop {
     let boundEndpoints: [String]
+    var boundAckEndpoints: [String] { acks?.boundEndpoints ?? [] }
     private unowned let collector: Collector
     private let configuration: CollectorConfiguration
     private let socket: ZMQSocket
@@ -31,6 +33,11 @@ final class CollectorLoop {
     private var batchStarted: Double?
     private var lastTick = 0.0
     private var rejectionsLogged: Set<String> = []
+    private let acks: AckPublisher?
+    /// Acknowledgements whose commit is over, handed from the writer's thread to this one.
+    private let committedAcks = CommittedAcknowledgements()
+    /// What each incarnation was last acknowledged as, or is about to be by a commit under way.
+    private var acknowledged: [Sender: (durable: Int64, ended: Bool)] = [:]
 
     init(collector: Collector, context: ZMQContext) throws {
         self.collector = collector
@@ -61,10 +68,21 @@ final class CollectorLoop {
         }
         self.socket = socket
         boundEndpoints = bound
+        let ackEndpoints =
+            configuration.ackEndpoints ?? bound.compactMap { Acknowledgement.endpoint(pairedWith: $0) }
+        acks =
+            ackEndpoints.isEmpty
+            ? nil : try AckPublisher(context: context, endpoints: ackEndpoints, curve: configuration.curve)
         configuration.logger.info(
             "collector listening",
-            [("endpoints", bound.joined(separator: ",")), ("store", configuration.storePath)]
+            [
+                ("endpoints", bound.joined(separator: ",")),
+                ("acks", acks?.boundEndpoints.joined(separator: ",") ?? "off"), ("store", configuration.storePath),
+            ]
         )
+        for run in try writer.read({ try $0.unfinishedRuns() }) {
+            _ = try merger(of: run)
+        }
     }
 
     /// Runs until the collector asks it to stop (or the store fails), then drains and ends.
@@ -84,6 +102,8 @@ final class CollectorLoop {
             }
             commit(now: wallClockSeconds(), sync: nil)
             writer.stop()
+            acks?.publish(committed: committedAcks.take(), now: wallClockSeconds())
+            acks?.release()
             zap?.stop()
             if let failed = writer.failure { throw StoreError("writing the store failed: \(failed)") }
             logger.info("collector stopped", [("runs", String(mergers.count))])
@@ -91,6 +111,7 @@ final class CollectorLoop {
             failure = "\(error)"
             logger.error("collector failed", [("error", "\(error)")])
             writer.stop()
+            acks?.release()
             zap?.stop()
         }
         collector.loopEnded(failure: failure)
@@ -152,21 +173,7 @@ final class CollectorLoop {
 
     private func handle(_ message: WireMessage) throws {
         let run = message.sender.run
-        let merger: RunMerger
-        if let existing = mergers[run] {
-            merger = existing
-        } else {
-            merger = try RunMerger(run: run, configuration: configuration.merge, store: store)
-            mergers[run] = merger
-            if merger.continuesStoredRun {
-                logger.warning(
-                    "run continues in an existing store; its open steps and ranks start afresh",
-                    [("run", run), ("store", configuration.storePath)]
-                )
-            } else {
-                logger.info("run started", [("run", run)])
-            }
-        }
+        let merger = try self.merger(of: run)
         touchedRuns.insert(run)
         do {
             try merger.apply(message, now: wallClockSeconds())
@@ -174,6 +181,26 @@ final class CollectorLoop {
             error.sender = message.sender
             reject(error, countedByRun: true)
         }
+    }
+
+    /// The merger of `run`, made if it is new: a run the store holds carries on from there.
+    private func merger(of run: String) throws -> RunMerger {
+        if let existing = mergers[run] { return existing }
+        let merger = try RunMerger(run: run, configuration: configuration.merge, store: store, now: wallClockSeconds())
+        mergers[run] = merger
+        if merger.continuesStoredRun {
+            touchedRuns.insert(run)
+            logger.info(
+                "run continues from the store",
+                [
+                    ("run", run), ("ranks", String(merger.ranks.count)), ("open_steps", String(merger.openStepCount)),
+                    ("rows", String(merger.statistics.rows)),
+                ]
+            )
+        } else {
+            logger.info("run started", [("run", run)])
+        }
+        return merger
     }
 
     /// Counts a rejected message, in its run too when the run is known, and logs it once per
@@ -220,6 +247,10 @@ final class CollectorLoop {
                 }
             }
         }
+        if let acks {
+            acks.publish(committed: committedAcks.take(), now: now)
+            acks.repeatIfDue(now: now) { self.mergers[$0]?.isFinished ?? true }
+        }
         let due = batchStarted.map { now - $0 >= configuration.commitInterval } ?? false
         if due || sync != nil || batchMessages >= configuration.maxBatchMessages {
             commit(now: now, sync: sync)
@@ -251,7 +282,10 @@ final class CollectorLoop {
         let messages = batchMessages
         let rejections = Array(batchRejections.values)
         let collector = self.collector
+        let newAcks = acks == nil ? [] : acknowledgements(of: statuses)
+        let committedAcks = self.committedAcks
         writer.commit(statuses, rejections: rejections) { result in
+            if case .success = result { committedAcks.add(newAcks) }
             let committed = wallClockSeconds()
             let arrivals = (try? result.get()) ?? []
             collector.count(
@@ -266,5 +300,47 @@ final class CollectorLoop {
         batchMessages = 0
         batchRejections.removeAll(keepingCapacity: true)
         batchStarted = nil
+    }
+
+    /// The acknowledgements a commit of `statuses` makes true that differ from the last ones.
+    private func acknowledgements(of statuses: [RunStatus]) -> [Acknowledgement] {
+        guard let acks else { return [] }
+        var moved: [Acknowledgement] = []
+        for status in statuses {
+            for (rank, state) in status.ranks {
+                for incarnation in state.incarnations.values {
+                    let sender = Sender(run: status.run, rank: rank, incarnation: incarnation.id)
+                    let now = (durable: incarnation.sequence.contiguousThrough, ended: incarnation.ended)
+                    if let before = acknowledged[sender], before == now { continue }
+                    acknowledged[sender] = now
+                    moved.append(
+                        Acknowledgement(
+                            sender: sender,
+                            durableSequenceNumber: now.durable,
+                            ended: now.ended,
+                            collector: acks.collectorID
+                        )
+                    )
+                }
+            }
+        }
+        return moved
+    }
+}
+
+/// Acknowledgements whose commit is over: the writer's thread adds them, the loop takes them.
+private final class CommittedAcknowledgements: Sendable {
+    private let acks = Mutex<[Acknowledgement]>([])
+
+    func add(_ new: [Acknowledgement]) {
+        guard !new.isEmpty else { return }
+        acks.withLock { $0 += new }
+    }
+
+    func take() -> [Acknowledgement] {
+        acks.withLock { taken in
+            defer { taken.removeAll() }
+            return taken
+        }
     }
 }

@@ -193,4 +193,24 @@ final class PipelinedStore: HistoryStore {
         flush()
         return try writer.read { try $0.latestText(run: run, key: key) }
     }
+
+    func savedStatus(run: String) throws -> RunStatus? {
+        flush()
+        return try writer.read { try $0.savedStatus(run: run) }
+    }
+
+    func highestCompleteStep(run: String) throws -> Int64 {
+        flush()
+        return try writer.read { try $0.highestCompleteStep(run: run) }
+    }
+
+    func openSteps(run: String) throws -> [StepState] {
+        flush()
+        return try writer.read { try $0.openSteps(run: run) }
+    }
+
+    func completeValues(run: String) throws -> [(key: Int32, value: MetricValue)] {
+        flush()
+        return try writer.read { try $0.completeValues(run: run) }
+    }
 }

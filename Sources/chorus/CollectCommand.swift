@@ -22,6 +22,10 @@ enum CollectCommand: Command {
         Options:
           --bind ENDPOINT        tcp://HOST:PORT or ipc:///PATH; repeatable
                                  (default: $CHORUS_BIND, else tcp://127.0.0.1:7700)
+          --ack-bind ENDPOINT    where to publish acknowledgements of committed records; repeatable
+                                 (default: $CHORUS_ACK_BIND, else beside each --bind: the next
+                                 tcp port, or PATH.ack for ipc; see protocol.md, section 8)
+          --no-ack               publish no acknowledgements
           --store FILE           the SQLite file (default: $CHORUS_STORE, else chorus.sqlite)
           --max-open-steps N     steps held open per run before the oldest completes (default 1000)
           --rank-timeout SECONDS silence after which a rank is lost (default 60)
@@ -42,6 +46,16 @@ enum CollectCommand: Command {
         configuration.merge.maxOpenSteps = try arguments.integer("max-open-steps", in: 1...10_000_000) ?? 1_000
         configuration.merge.rankTimeout = try arguments.number("rank-timeout", in: 0.001...31_536_000) ?? 60
         configuration.durable = arguments.flag("durable")
+        var ackEndpoints = try arguments.options("ack-bind")
+        if ackEndpoints.isEmpty, let fromEnvironment = environment["CHORUS_ACK_BIND"] {
+            ackEndpoints = [fromEnvironment]
+        }
+        if arguments.flag("no-ack") {
+            guard ackEndpoints.isEmpty else { throw UsageError("--no-ack and --ack-bind exclude each other") }
+            configuration.ackEndpoints = []
+        } else if !ackEndpoints.isEmpty {
+            configuration.ackEndpoints = ackEndpoints
+        }
         let secretKeyFile = try arguments.option("curve-secret-key-file")
         let allowedKeysFile = try arguments.option("allow-keys-file")
         switch (secretKeyFile, allowedKeysFile) {

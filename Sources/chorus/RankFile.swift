@@ -20,7 +20,7 @@ struct RankFile {
     /// The rank the file names, if it does.
     let rank: Int32?
     /// Its lines in order.
-    let lines: [Line]
+    var lines: [Line]
 
     /// Reads and checks the whole file.
     /// - Throws: ``ReplayError`` naming the file, the line and what is wrong with it.

@@ -23,6 +23,10 @@ enum ReplayCommand: Command {
           --rank R             the rank of the only FILE (default: the file's "rank" field,
                                else its position among the files)
           --attempt A          the attempt (default 0)
+          --resume-step S      replay only lines from step S on, as an attempt restored from a
+                               checkpoint at S does (its hello names S as the resume step)
+          --ack-endpoint E     where the collector acknowledges (default: $CHORUS_ACK_ENDPOINT,
+                               else paired with --endpoint; `none` listens for none)
           --rate LINES         at most this many lines per second per file (default: no limit)
         """
 
@@ -34,19 +38,30 @@ enum ReplayCommand: Command {
         let rank = try arguments.integer("rank", in: Int32(0)...1_048_575)
         let attempt = try arguments.integer("attempt", in: Int64(0)...Int64.max) ?? 0
         let rate = try arguments.number("rate", in: 0.001...1e9)
+        let resumeStep = try arguments.integer("resume-step", in: Int64(0)...Int64.max)
+        let ackEndpoint = Run.Settings.acknowledgementEndpoint(
+            try arguments.option("ack-endpoint") ?? environment["CHORUS_ACK_ENDPOINT"],
+            pairedWith: endpoint
+        )
         let paths = arguments.positionalArguments()
         try arguments.finish()
         guard !paths.isEmpty else { throw UsageError("name at least one FILE to replay") }
         if rank != nil && paths.count > 1 { throw UsageError("--rank goes with a single FILE") }
 
-        let files = try paths.map(RankFile.init(path:))
+        let files = try paths.map { path in
+            var file = try RankFile(path: path)
+            if let resumeStep { file.lines.removeAll { $0.step < resumeStep } }
+            return file
+        }
         let runs = try files.enumerated().map { index, file in
             try Run(
                 runID: runID,
                 rank: rank ?? file.rank ?? Int32(index),
                 worldSize: worldSize ?? Int32(files.count),
                 attempt: attempt,
+                resumeStep: resumeStep,
                 endpoint: endpoint,
+                ackEndpoint: ackEndpoint ?? "none",
                 startTime: file.lines.first?.timestamp
             )
         }
