@@ -38,7 +38,8 @@ extension Store {
         var incarnations: [Int32: [String: IncarnationState]] = [:]
         for row in try statement(
             """
-            SELECT rank, incarnation, attempt, start_time, greeted, resume_step, received_seqs, last_seq, ended
+            SELECT rank, incarnation, attempt, start_time, greeted, resume_step, received_seqs, last_seq, ended,
+                duplicates, late
             FROM incarnations WHERE run_id = ?
             """
         ).rows([id]) {
@@ -55,7 +56,9 @@ extension Store {
                     received: Self.ranges(in: row[6].textValue ?? ""),
                     highestKnown: row[7].integerValue ?? 0
                 ),
-                ended: row[8].integerValue == 1
+                ended: row[8].integerValue == 1,
+                duplicates: row[9].integerValue ?? 0,
+                late: row[10].integerValue ?? 0
             )
         }
         var thresholds: [Int32: (from: [Int64: Int64], fixed: Set<Int64>)] = [:]

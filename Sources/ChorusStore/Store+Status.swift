@@ -31,8 +31,9 @@ extension Store {
                 try statement(
                     """
                     INSERT OR REPLACE INTO incarnations (run_id, incarnation, rank, attempt, start_time, resume_step,
-                        ended, received, last_seq, missing, gaps, greeted, received_seqs)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ended, received, last_seq, missing, gaps, greeted, received_seqs, durable_seq, duplicates,
+                        late)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 ).run([
                     id, .text(incarnation.id), .integer(Int64(rank)), .integer(incarnation.attempt),
@@ -41,6 +42,8 @@ extension Store {
                     .integer(incarnation.sequence.highestKnown), .integer(incarnation.sequence.missingCount),
                     .text(gaps), .integer(incarnation.greeted ? 1 : 0),
                     .text(Self.rangeList(incarnation.sequence.receivedRanges)),
+                    .integer(incarnation.sequence.contiguousThrough), .integer(incarnation.duplicates),
+                    .integer(incarnation.late),
                 ])
             }
             for (attempt, step) in state.supersedeFrom {

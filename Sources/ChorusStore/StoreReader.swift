@@ -11,11 +11,19 @@ public final class StoreReader {
     /// - Throws: ``StoreError`` if there is no such file or it is not a Chorus store.
     public init(path: String) throws {
         self.path = path
+        let version: SQLiteValue?
         do {
             connection = try SQLiteConnection(path: path, mode: .readOnly)
-            _ = try connection.prepare("SELECT value FROM meta WHERE name = 'schema_version'").rows()
+            version = try connection.prepare("SELECT value FROM meta WHERE name = 'schema_version'").rows().first?.first
         } catch {
             throw StoreError("cannot read a Chorus store at \(path): \(error)")
+        }
+        guard version == .text(String(StoreSchema.version)) else {
+            throw StoreError(
+                "the store \(path) has schema version \(version?.textValue ?? "?"); this chorus reads version "
+                    + "\(StoreSchema.version). A collector of this version upgrades a version 1 store when it opens it: "
+                    + "chorus collect --store \(path)"
+            )
         }
     }
 
@@ -82,7 +90,8 @@ public final class StoreReader {
         ).rows([.text(run)])
         let incarnations = try connection.prepare(
             """
-            SELECT i.rank, i.incarnation, i.attempt, i.start_time, i.ended, i.received, i.last_seq, i.missing, i.gaps
+            SELECT i.rank, i.incarnation, i.attempt, i.start_time, i.ended, i.received, i.last_seq, i.missing, i.gaps,
+                i.durable_seq, i.duplicates, i.late
             FROM incarnations AS i JOIN runs USING (run_id) WHERE runs.name = ? ORDER BY i.rank, i.attempt, i.start_time
             """
         ).rows([.text(run)])
@@ -102,7 +111,10 @@ public final class StoreReader {
                         received: incarnation[5].integerValue ?? 0,
                         lastSequenceNumber: incarnation[6].integerValue ?? 0,
                         missing: incarnation[7].integerValue ?? 0,
-                        gaps: incarnation[8].textValue ?? ""
+                        gaps: incarnation[8].textValue ?? "",
+                        durableSequenceNumber: incarnation[9].integerValue ?? 0,
+                        duplicates: incarnation[10].integerValue ?? 0,
+                        late: incarnation[11].integerValue ?? 0
                     )
                 }
             )

@@ -85,6 +85,12 @@ public struct IncarnationRecord: Sendable, Hashable {
     public var missing: Int64
     /// The missing numbers, as `6-7,12`.
     public var gaps: String
+    /// Every record up to this sequence number is committed (what the collector acknowledges).
+    public var durableSequenceNumber: Int64
+    /// Records that repeated one received before.
+    public var duplicates: Int64
+    /// Records that arrived for a step already complete.
+    public var late: Int64
 }
 
 /// One row of the history.

@@ -13,6 +13,9 @@ enum StoreSchema {
     static let upgradeFromVersion1 = """
         ALTER TABLE incarnations ADD COLUMN greeted INTEGER NOT NULL DEFAULT 1;
         ALTER TABLE incarnations ADD COLUMN received_seqs TEXT NOT NULL DEFAULT '';
+        ALTER TABLE incarnations ADD COLUMN durable_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE incarnations ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE incarnations ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
         UPDATE meta SET value = '2' WHERE name = 'schema_version';
         """
 
@@ -59,6 +62,9 @@ enum StoreSchema {
             gaps TEXT NOT NULL,
             greeted INTEGER NOT NULL DEFAULT 1,
             received_seqs TEXT NOT NULL DEFAULT '',
+            durable_seq INTEGER NOT NULL DEFAULT 0,
+            duplicates INTEGER NOT NULL DEFAULT 0,
+            late INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (run_id, incarnation)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS attempts (

@@ -63,7 +63,9 @@ enum StatusCommand: Command {
 
         Reads what the collector last wrote (it does so every commit, about 20 times a second)
         and prints per run its counters, and per rank its state (active, finished, lost), last
-        step, and the sequence numbers still missing from each of its incarnations.
+        step, and for each of its incarnations: records received, the highest sequence number
+        known, the durable one (every record up to it is committed: what the collector
+        acknowledges), duplicates, late records and the sequence numbers still missing.
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
@@ -104,7 +106,10 @@ enum StatusCommand: Command {
                     + " (most \(run.maxOpenStepsSeen))"
             )
             var rows = [
-                ["rank", "state", "last step", "heard", "incarnation", "attempt", "records", "last seq", "gaps"]
+                [
+                    "rank", "state", "last step", "heard", "incarnation", "attempt", "records", "last seq", "durable",
+                    "dup", "late", "gaps",
+                ]
             ]
             for rank in try reader.ranks(run: run.name) {
                 let heard = rank.lastHeard.map { String(format: "%.1f s ago", now - $0) } ?? "-"
@@ -116,6 +121,8 @@ enum StatusCommand: Command {
                         incarnation.map { String($0.id.prefix(12)) } ?? "-",
                         incarnation.map { String($0.attempt) } ?? "-", incarnation.map { String($0.received) } ?? "-",
                         incarnation.map { String($0.lastSequenceNumber) } ?? "-",
+                        incarnation.map { String($0.durableSequenceNumber) } ?? "-",
+                        incarnation.map { String($0.duplicates) } ?? "-", incarnation.map { String($0.late) } ?? "-",
                         incarnation.map { $0.gaps.isEmpty ? "none" : $0.gaps } ?? "-",
                     ])
                 }

@@ -127,3 +127,25 @@ struct SequenceTrackerTests {
         }
     }
 }
+
+@Suite("SequenceTracker: kept in a store and read back")
+struct SequenceTrackerStorageTests {
+    @Test("ranges read back join what overlaps or adjoins and keep what is missing")
+    func fromRanges() {
+        let tracker = SequenceTracker(received: [8...9, 1...3, 4...5, 2...4, 12...12, 0...0], highestKnown: 15)
+        #expect(tracker.receivedRanges == [1...5, 8...9, 12...12])
+        #expect(tracker.contiguousThrough == 5)
+        #expect(tracker.missingRanges() == [6...7, 10...11, 13...15])
+        var copy = tracker
+        let repeated = copy.insert(9)
+        let filled = copy.insert(6)
+        #expect(!repeated && filled)
+        #expect(copy.contiguousThrough == 6)
+    }
+
+    @Test("a tracker that lacks record 1 has nothing durable")
+    func nothingDurable() {
+        #expect(SequenceTracker(received: [2...10], highestKnown: 10).contiguousThrough == 0)
+        #expect(SequenceTracker().contiguousThrough == 0)
+    }
+}

@@ -24,6 +24,10 @@ public struct IncarnationState: Sendable, Hashable {
     public var sequence = SequenceTracker()
     /// Whether it sent `end`.
     public var ended = false
+    /// Its records that repeated one received before.
+    public var duplicates: Int64 = 0
+    /// Its records that arrived for a step already complete.
+    public var late: Int64 = 0
 
     /// Creates the state of an incarnation, as first heard or as a store kept it.
     public init(
@@ -33,7 +37,9 @@ public struct IncarnationState: Sendable, Hashable {
         greeted: Bool,
         resumeStep: Int64? = nil,
         sequence: SequenceTracker = SequenceTracker(),
-        ended: Bool = false
+        ended: Bool = false,
+        duplicates: Int64 = 0,
+        late: Int64 = 0
     ) {
         self.id = id
         self.attempt = attempt
@@ -42,6 +48,8 @@ public struct IncarnationState: Sendable, Hashable {
         self.resumeStep = resumeStep
         self.sequence = sequence
         self.ended = ended
+        self.duplicates = duplicates
+        self.late = late
     }
 }
 

@@ -267,6 +267,7 @@ public final class RunMerger {
         var incarnation = ranks[rank]!.incarnations[sender.incarnation]!
         guard incarnation.sequence.insert(record.sequenceNumber) else {
             statistics.duplicates += 1
+            ranks[rank]!.incarnations[sender.incarnation]!.duplicates += 1
             return
         }
         if !incarnation.greeted, let attempt = record.attempt {
@@ -293,6 +294,10 @@ public final class RunMerger {
             keyIDs.append(id)
         }
         let thresholds = ranks[rank]!.supersedeFrom
+        let lateBefore = statistics.late
+        defer {
+            if statistics.late > lateBefore { ranks[rank]!.incarnations[sender.incarnation]!.late += 1 }
+        }
         try mutateStep(record.step, countsAsLate: true, thresholdsBefore: { self.thresholds(of: $0) }) { state in
             try self.write(record, keyIDs: keyIDs, priority: priority, thresholds: thresholds, into: &state)
             state.lastArrival = max(state.lastArrival, now)
