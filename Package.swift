@@ -27,6 +27,12 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
         ),
+        // libmicrohttpd, from Debian's libmicrohttpd-dev. Only ChorusHTTP imports it.
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"]), .brew(["libmicrohttpd"])]
+        ),
         // The rules of Chorus with no I/O: wire encoding, merging, reductions, summaries.
         .target(
             name: "ChorusCore",
@@ -36,6 +42,12 @@ let package = Package(
         .target(
             name: "ChorusZMQ",
             dependencies: ["CZeroMQ"],
+            swiftSettings: strictSwift
+        ),
+        // The Swift face of libmicrohttpd: a small HTTP server on its own thread.
+        .target(
+            name: "ChorusHTTP",
+            dependencies: ["CMicroHTTPD"],
             swiftSettings: strictSwift
         ),
         // The SQLite store: a thin connection wrapper and Chorus's schema on top of it.
@@ -53,7 +65,7 @@ let package = Package(
         // The collector: receives, merges, reduces and stores; exports what it stored.
         .target(
             name: "ChorusCollector",
-            dependencies: ["ChorusCore", "ChorusZMQ", "ChorusStore"],
+            dependencies: ["ChorusCore", "ChorusZMQ", "ChorusStore", "ChorusHTTP"],
             swiftSettings: strictSwift
         ),
         // The `chorus` command.
@@ -70,6 +82,11 @@ let package = Package(
         .testTarget(
             name: "ChorusZMQTests",
             dependencies: ["ChorusZMQ"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ChorusHTTPTests",
+            dependencies: ["ChorusHTTP"],
             swiftSettings: strictSwift
         ),
         .testTarget(
