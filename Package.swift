@@ -71,7 +71,9 @@ let package = Package(
         // The `chorus` command.
         .executableTarget(
             name: "chorus",
-            dependencies: ["ChorusCore", "ChorusZMQ", "ChorusStore", "ChorusClient", "ChorusCollector"],
+            dependencies: [
+                "ChorusCore", "ChorusZMQ", "ChorusStore", "ChorusClient", "ChorusCollector", "ChorusHTTP",
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -101,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChorusCollectorTests",
-            dependencies: ["ChorusCollector", "ChorusClient", "ChorusCore", "ChorusStore", "ChorusZMQ"],
+            dependencies: ["ChorusCollector", "ChorusClient", "ChorusCore", "ChorusHTTP", "ChorusStore", "ChorusZMQ"],
             resources: [.copy("Cases")],
             swiftSettings: strictSwift
         ),

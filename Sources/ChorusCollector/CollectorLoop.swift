@@ -251,9 +251,10 @@ final class CollectorLoop {
         let messages = batchMessages
         let rejections = Array(batchRejections.values)
         let collector = self.collector
-        writer.commit(statuses, rejections: rejections) { result in
+        writer.commit(statuses, rejections: rejections) { [statuses] result in
             let committed = wallClockSeconds()
             let arrivals = (try? result.get()) ?? []
+            collector.publish(statuses)
             collector.count(
                 messages: messages,
                 rejections: Dictionary(uniqueKeysWithValues: rejections.map { ($0.reason, $0.count) }),
