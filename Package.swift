@@ -27,6 +27,12 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
         ),
+        // libmicrohttpd, from Debian's libmicrohttpd-dev. Only ChorusHTTP imports it.
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"]), .brew(["libmicrohttpd"])]
+        ),
         // The rules of Chorus with no I/O: wire encoding, merging, reductions, summaries.
         .target(
             name: "ChorusCore",
@@ -36,6 +42,12 @@ let package = Package(
         .target(
             name: "ChorusZMQ",
             dependencies: ["CZeroMQ"],
+            swiftSettings: strictSwift
+        ),
+        // The Swift face of libmicrohttpd: a small HTTP server on its own thread.
+        .target(
+            name: "ChorusHTTP",
+            dependencies: ["CMicroHTTPD"],
             swiftSettings: strictSwift
         ),
         // The SQLite store: a thin connection wrapper and Chorus's schema on top of it.
@@ -53,13 +65,15 @@ let package = Package(
         // The collector: receives, merges, reduces and stores; exports what it stored.
         .target(
             name: "ChorusCollector",
-            dependencies: ["ChorusCore", "ChorusZMQ", "ChorusStore"],
+            dependencies: ["ChorusCore", "ChorusZMQ", "ChorusStore", "ChorusHTTP"],
             swiftSettings: strictSwift
         ),
         // The `chorus` command.
         .executableTarget(
             name: "chorus",
-            dependencies: ["ChorusCore", "ChorusZMQ", "ChorusStore", "ChorusClient", "ChorusCollector"],
+            dependencies: [
+                "ChorusCore", "ChorusZMQ", "ChorusStore", "ChorusClient", "ChorusCollector", "ChorusHTTP",
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -70,6 +84,11 @@ let package = Package(
         .testTarget(
             name: "ChorusZMQTests",
             dependencies: ["ChorusZMQ"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ChorusHTTPTests",
+            dependencies: ["ChorusHTTP"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -84,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChorusCollectorTests",
-            dependencies: ["ChorusCollector", "ChorusClient", "ChorusCore", "ChorusStore", "ChorusZMQ"],
+            dependencies: ["ChorusCollector", "ChorusClient", "ChorusCore", "ChorusHTTP", "ChorusStore", "ChorusZMQ"],
             resources: [.copy("Cases")],
             swiftSettings: strictSwift
         ),

@@ -51,6 +51,8 @@ public struct CollectorCounters: Sendable, Hashable {
     public var rejectedByReason: [String: Int64] = [:]
     /// Steps whose reduction was committed.
     public var stepsStored: Int64 = 0
+    /// The store latencies of those steps added up, in seconds.
+    public var storeLatencySum: Double = 0
 }
 
 /// The collector: one PULL socket, one store, a merger per run, run by one thread.
@@ -75,6 +77,8 @@ public final class Collector: Sendable {
         var failure: String?
         /// The latest store latencies, oldest first, at most ``Collector/latencySamples``.
         var latencies: [Double] = []
+        /// Each run as of its latest commit.
+        var runs: [String: RunStatus] = [:]
     }
 
     /// How many of the latest store latencies are kept.
@@ -100,6 +104,21 @@ public final class Collector: Sendable {
 
     /// Whether the loop has ended.
     public var isStopped: Bool { state.withLock { $0.stopped } }
+
+    /// Where the collector is in its life, for health checks.
+    public var phase: CollectorPhase {
+        state.withLock { shared in
+            if shared.failure != nil { return .failed }
+            if shared.stopped { return .stopped }
+            if shared.stopRequested { return .stopping }
+            return shared.started ? .running : .starting
+        }
+    }
+
+    /// Every run the collector has seen, as of its latest commit, ordered by run id.
+    public var runStatuses: [RunStatus] {
+        state.withLock { $0.runs.values.sorted { $0.run < $1.run } }
+    }
 
     /// Opens the store, binds every endpoint and starts the loop on its own thread.
     /// - Throws: the store's or ZeroMQ's error (an endpoint in use, say); nothing runs then.
@@ -193,6 +212,7 @@ public final class Collector: Sendable {
             shared.counters.messages += messages
             shared.counters.commits += commits
             shared.counters.stepsStored += Int64(storeLatencies.count)
+            shared.counters.storeLatencySum += storeLatencies.reduce(0, +)
             shared.latencies += storeLatencies
             if shared.latencies.count > Self.latencySamples + Self.latencySamples / 4 {
                 shared.latencies.removeFirst(shared.latencies.count - Self.latencySamples)
@@ -201,6 +221,12 @@ public final class Collector: Sendable {
                 shared.counters.rejected += count
                 shared.counters.rejectedByReason[reason, default: 0] += count
             }
+        }
+    }
+
+    func publish(_ statuses: [RunStatus]) {
+        state.withLock { shared in
+            for status in statuses { shared.runs[status.run] = status }
         }
     }
 

@@ -284,10 +284,11 @@ final class CollectorLoop {
         let collector = self.collector
         let newAcks = acks == nil ? [] : acknowledgements(of: statuses)
         let committedAcks = self.committedAcks
-        writer.commit(statuses, rejections: rejections) { result in
+        writer.commit(statuses, rejections: rejections) { [statuses] result in
             if case .success = result { committedAcks.add(newAcks) }
             let committed = wallClockSeconds()
             let arrivals = (try? result.get()) ?? []
+            collector.publish(statuses)
             collector.count(
                 messages: messages,
                 rejections: Dictionary(uniqueKeysWithValues: rejections.map { ($0.reason, $0.count) }),

@@ -1,5 +1,6 @@
 import ChorusCollector
 import ChorusCore
+import ChorusHTTP
 import Dispatch
 import Foundation
 
@@ -19,6 +20,11 @@ enum CollectCommand: Command {
         file. On SIGTERM or SIGINT it stops receiving, drains what is queued, completes every
         open step, commits and exits 0.
 
+        With --http-bind it also serves HTTP: /healthz (200 while it runs, 503 once it failed or
+        is stopping), /readyz (200 once its endpoints are bound and its store is open) and
+        /metrics (Prometheus text format: messages, rejections by reason, commits, store
+        latency, and per run records, duplicates, late, rows, open steps and ranks by state).
+
         Options:
           --bind ENDPOINT        tcp://HOST:PORT or ipc:///PATH; repeatable
                                  (default: $CHORUS_BIND, else tcp://127.0.0.1:7700)
@@ -34,6 +40,9 @@ enum CollectCommand: Command {
                                  encrypt every connection with CURVE under this secret key
                                  (see `chorus keygen`); needs --allow-keys-file
           --allow-keys-file FILE the workers' public keys, one per line: only they get in
+          --http-bind HOST:PORT  serve /healthz, /readyz and /metrics there, e.g. 0.0.0.0:9464;
+                                 port 0 takes any free port, logged as `http listening`
+                                 (default: $CHORUS_HTTP_BIND, else no HTTP)
           --log-level LEVEL      debug, info, warning or error (default info)
         """
 
@@ -69,18 +78,36 @@ enum CollectCommand: Command {
         let levels: [String: Logger.Level] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
         let level = try arguments.choice("log-level", ["debug", "info", "warning", "error"]) ?? "info"
         configuration.logger = Logger(minimumLevel: levels[level] ?? .info)
+        let httpAddress = try httpBindAddress(&arguments, environment)
         try arguments.finish()
 
         let collector = try Collector(configuration: configuration)
+        // HTTP first, so that a port in use fails before the store is touched; /readyz says
+        // 503 until the collector has started.
+        let http = try httpAddress.map { try HTTPEndpoint(collector: collector, address: $0) }
         try collector.start()
         let signals = stopOnSignals(collector)
         collector.waitUntilStopped()
+        http?.stop()
         withExtendedLifetime(signals) {}
         if let failure = collector.failure {
             printError("chorus collect: \(failure)")
             return 1
         }
         return 0
+    }
+
+    /// `--http-bind`, else `$CHORUS_HTTP_BIND`, as an address; nil when neither is given.
+    static func httpBindAddress(_ arguments: inout Arguments, _ environment: [String: String]) throws(UsageError)
+        -> HTTPBindAddress?
+    {
+        let option = try arguments.option("http-bind")
+        guard let text = option ?? environment["CHORUS_HTTP_BIND"], !text.isEmpty else { return nil }
+        guard let address = HTTPBindAddress(text) else {
+            let source = option == nil ? "CHORUS_HTTP_BIND" : "option --http-bind"
+            throw UsageError("\(source) takes HOST:PORT (an IPv6 address in brackets), not \"\(text)\"")
+        }
+        return address
     }
 
     /// Makes SIGTERM and SIGINT stop the collector cleanly instead of killing the process.

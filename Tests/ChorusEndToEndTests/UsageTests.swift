@@ -20,6 +20,8 @@ struct UsageTests {
         Misuse(arguments: ["collect", "--max-open-steps", "0"], names: "--max-open-steps"),
         Misuse(arguments: ["collect", "--rank-timeout", "soon"], names: "--rank-timeout"),
         Misuse(arguments: ["collect", "--store"], names: "--store"),
+        Misuse(arguments: ["collect", "--http-bind", "9464"], names: "--http-bind"),
+        Misuse(arguments: ["collect", "--http-bind", "::1:9464"], names: "--http-bind"),
         Misuse(arguments: ["export", "--store", "x.sqlite"], names: "--run"),
         Misuse(arguments: ["export", "--run", "r", "--table", "rows"], names: "--table"),
         Misuse(arguments: ["export", "--run", "r", "--format", "xml"], names: "--format"),
@@ -41,7 +43,7 @@ struct UsageTests {
 
     /// Each command and options its help must mention.
     static let helps: [(String, [String])] = [
-        ("collect", ["--bind", "--store", "--max-open-steps", "--rank-timeout"]),
+        ("collect", ["--bind", "--store", "--max-open-steps", "--rank-timeout", "--http-bind", "/metrics"]),
         ("replay", ["--endpoint", "--run", "--world-size", "--rank"]),
         ("export", ["--store", "--run", "--table", "--format", "--output", "--out"]),
         ("status", ["--store", "--run"]),
