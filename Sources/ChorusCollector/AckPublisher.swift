@@ -62,6 +62,11 @@ final class AckPublisher {
         }
     }
 
+    /// Stops repeating the acknowledgements of a run that left memory.
+    func forget(run: String) {
+        published = published.filter { $0.key.run != run }
+    }
+
     /// Unbinds, removing the socket files of `ipc://` endpoints.
     func release() {
         for endpoint in boundEndpoints {

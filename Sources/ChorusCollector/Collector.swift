@@ -22,8 +22,16 @@ public struct CollectorConfiguration: Sendable {
     public var maxBatchMessages = 50_000
     /// How often rank timeouts are checked, in seconds.
     public var tickInterval: Double = 0.25
-    /// Messages ZeroMQ queues for the collector before senders wait.
-    public var receiveHighWaterMark: Int32 = 100_000
+    /// Messages ZeroMQ queues for the collector per connection before that sender waits.
+    /// With the message size limit it bounds the memory a flood can take: at most this many
+    /// times 1 MiB per connection, however fast one sender sends.
+    public var receiveHighWaterMark: Int32 = 10_000
+    /// The most runs merged at once that have not finished; a message starting one more is
+    /// rejected. Finished runs leave memory a while after they finish and come back from
+    /// the store if a late message arrives.
+    public var maxLiveRuns = 10_000
+    /// Seconds a finished run stays in memory before it leaves.
+    public var finishedRunRetention: Double = 300
     /// The logger.
     public var logger = Logger()
     /// When set, every connection is encrypted with CURVE and only allowed workers get in.

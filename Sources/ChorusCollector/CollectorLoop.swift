@@ -27,7 +27,8 @@ final class CollectorLoop {
     private var logger: Logger { configuration.logger }
     private var mergers: [String: RunMerger] = [:]
     private var touchedRuns: Set<String> = []
-    private var finishedRuns: Set<String> = []
+    /// Finished runs, with when they were last seen finished.
+    private var finishedRuns: [String: Double] = [:]
     private var batchMessages: Int64 = 0
     private var batchRejections: [String: RejectionTally] = [:]
     private var batchStarted: Double?
@@ -81,7 +82,12 @@ final class CollectorLoop {
             ]
         )
         for run in try writer.read({ try $0.unfinishedRuns() }) {
-            _ = try merger(of: run)
+            do {
+                _ = try merger(of: run)
+            } catch let error as WireError {
+                logger.warning(
+                    "run left in the store until its ranks speak", [("run", run), ("reason", error.message)])
+            }
         }
     }
 
@@ -173,19 +179,26 @@ final class CollectorLoop {
 
     private func handle(_ message: WireMessage) throws {
         let run = message.sender.run
-        let merger = try self.merger(of: run)
-        touchedRuns.insert(run)
         do {
+            let merger = try self.merger(of: run)
+            touchedRuns.insert(run)
             try merger.apply(message, now: wallClockSeconds())
         } catch var error as WireError {
             error.sender = message.sender
-            reject(error, countedByRun: true)
+            reject(error, countedByRun: mergers[run] != nil)
         }
     }
 
     /// The merger of `run`, made if it is new: a run the store holds carries on from there.
     private func merger(of run: String) throws -> RunMerger {
         if let existing = mergers[run] { return existing }
+        let live = mergers.count - finishedRuns.count
+        guard live < configuration.maxLiveRuns else {
+            throw WireError(
+                .overLimit,
+                "\(live) runs are live, the most this collector merges at once (--max-live-runs); run \(run) must wait"
+            )
+        }
         let merger = try RunMerger(run: run, configuration: configuration.merge, store: store, now: wallClockSeconds())
         mergers[run] = merger
         if merger.continuesStoredRun {
@@ -229,11 +242,25 @@ final class CollectorLoop {
         logger.warning("rejected message", metadata)
     }
 
+    /// Lets runs finished longer ago than the retention leave memory; the store keeps them,
+    /// and a late message brings one back.
+    private func forgetFinishedRuns(now: Double) {
+        for (run, finishedAt) in finishedRuns where now - finishedAt > configuration.finishedRunRetention {
+            guard !touchedRuns.contains(run) else { continue }
+            mergers[run] = nil
+            finishedRuns[run] = nil
+            acks?.forget(run: run)
+            acknowledged = acknowledged.filter { $0.key.run != run }
+            logger.debug("finished run left memory", [("run", run)])
+        }
+    }
+
     /// Runs the timers and commits when a batch is due or a sync was asked for.
     private func maintain(now: Double) throws {
         let sync = collector.pendingSync
         if now - lastTick >= configuration.tickInterval || sync != nil {
             lastTick = now
+            forgetFinishedRuns(now: now)
             for merger in mergers.values {
                 let lostBefore = merger.ranks.values.filter { $0.status == .lost }.map(\.rank)
                 if lostBefore.count < merger.ranks.count {
@@ -264,9 +291,9 @@ final class CollectorLoop {
         var statuses: [RunStatus] = []
         for run in touchedRuns.sorted() {
             guard let merger = mergers[run] else { continue }
-            statuses.append(merger.status())
-            if merger.isFinished && !finishedRuns.contains(run) {
-                finishedRuns.insert(run)
+            statuses.append(merger.takeStatusOfChanges())
+            if merger.isFinished && finishedRuns[run] == nil {
+                finishedRuns[run] = now
                 logger.info(
                     "run finished",
                     [
@@ -275,8 +302,10 @@ final class CollectorLoop {
                         ("late", String(merger.statistics.late)),
                     ]
                 )
-            } else if !merger.isFinished {
-                finishedRuns.remove(run)
+            } else if merger.isFinished {
+                finishedRuns[run] = now
+            } else {
+                finishedRuns[run] = nil
             }
         }
         let messages = batchMessages

@@ -95,7 +95,7 @@ struct CollectorMetrics {
         page.family("chorus_run_ranks", .gauge, help: "Ranks of the run heard from, by state.")
         for run in runs {
             for state in [RankStatus.active, .finished, .lost] {
-                let count = run.ranks.values.count { $0.status == state }
+                let count = run.rankCounts[state] ?? 0
                 page.sample("chorus_run_ranks", Int64(count), labels: [("run", run.run), ("state", state.rawValue)])
             }
         }

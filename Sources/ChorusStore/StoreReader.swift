@@ -21,7 +21,8 @@ public final class StoreReader {
         guard version == .text(String(StoreSchema.version)) else {
             throw StoreError(
                 "the store \(path) has schema version \(version?.textValue ?? "?"); this chorus reads version "
-                    + "\(StoreSchema.version). A collector of this version upgrades a version 1 store when it opens it: "
+                    + "\(StoreSchema.version). A collector of this version upgrades a version 1 store "
+                    + "when it opens it: "
                     + "chorus collect --store \(path)"
             )
         }

@@ -35,6 +35,11 @@ enum CollectCommand: Command {
           --store FILE           the SQLite file (default: $CHORUS_STORE, else chorus.sqlite)
           --max-open-steps N     steps held open per run before the oldest completes (default 1000)
           --rank-timeout SECONDS silence after which a rank is lost (default 60)
+          --max-ranks-per-run N  world and auxiliary ranks one run may have (default 100000)
+          --max-live-runs N      unfinished runs merged at once (default 10000)
+          --receive-hwm N        messages queued per connection before its sender waits
+                                 (default 10000); with the 1 MiB message limit it bounds
+                                 what a flooding sender can make the collector hold
           --durable              wait for the disk on every commit (synchronous=FULL)
           --curve-secret-key-file FILE
                                  encrypt every connection with CURVE under this secret key
@@ -54,6 +59,12 @@ enum CollectCommand: Command {
         var configuration = CollectorConfiguration(endpoints: endpoints, storePath: store)
         configuration.merge.maxOpenSteps = try arguments.integer("max-open-steps", in: 1...10_000_000) ?? 1_000
         configuration.merge.rankTimeout = try arguments.number("rank-timeout", in: 0.001...31_536_000) ?? 60
+        configuration.merge.maxRanksPerRun =
+            try arguments.integer("max-ranks-per-run", in: 1...1_048_576) ?? configuration.merge.maxRanksPerRun
+        configuration.maxLiveRuns =
+            try arguments.integer("max-live-runs", in: 1...1_000_000) ?? configuration.maxLiveRuns
+        configuration.receiveHighWaterMark =
+            try arguments.integer("receive-hwm", in: Int32(1)...10_000_000) ?? configuration.receiveHighWaterMark
         configuration.durable = arguments.flag("durable")
         var ackEndpoints = try arguments.options("ack-bind")
         if ackEndpoints.isEmpty, let fromEnvironment = environment["CHORUS_ACK_BIND"] {

@@ -45,7 +45,7 @@ struct DeliveryLedgerTests {
     }
 
     @Test(
-        "a restarted collector gets the hello, the latest definitions and summary values, the records it lacks, then the end"
+        "a restarted collector gets the hello, latest definitions and summary values, missing records, then the end"
     )
     func resendAfterRestart() {
         var ledger = ledger(records: 6)

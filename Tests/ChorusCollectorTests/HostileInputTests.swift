@@ -1,8 +1,10 @@
+import ChorusClient
 import ChorusCollector
 import ChorusCore
 import ChorusStore
 import ChorusZMQ
 import Foundation
+import Synchronization
 import Testing
 
 /// Seeded random mutations of real messages, and valid messages with absurd values, sent
@@ -137,5 +139,74 @@ struct HostileInputTests {
                     MetricEntry("loss", .double(1 / Double($0.step + 1))), MetricEntry("step", .integer($0.step)),
                 ]
             })
+    }
+
+    @Test("a sender flooding 512 KiB messages neither starves a well-behaved run nor stops the collector")
+    func flood() throws {
+        let directory = NSTemporaryDirectory() + "chorus-flood-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = CollectorConfiguration(
+            endpoints: ["ipc://\(directory)/collector.sock"],
+            storePath: "\(directory)/store.sqlite"
+        )
+        configuration.logger = Logger(minimumLevel: .error)
+        configuration.receiveHighWaterMark = 20
+        let collector = try Collector(configuration: configuration)
+        try collector.start()
+        defer {
+            collector.stop()
+            collector.waitUntilStopped(timeout: 60)
+        }
+
+        // A valid message of another run with a 512 KiB text value, over and over: every one
+        // is decoded, merged into one row and written, which is as hard as a sender can work
+        // the collector within the protocol.
+        let padding = String(repeating: "x", count: 512 << 10)
+        let flood = Array(
+            (#"{"v": 1, "kind": "log", "run": "flood", "rank": 0, "inc": "f", "seq": 1, "step": 0, "ts": 1, "#
+                + #""data": {"blob": ""# + padding + #""}}"#).utf8
+        )
+        let flooding = Atomic<Bool>(true)
+        let floodSent = Atomic<Int>(0)
+        let endpoint = collector.boundEndpoints[0]
+        let flooder = Thread {
+            guard let context = try? ZMQContext(), let socket = try? ZMQSocket(context, type: .push) else { return }
+            try? socket.setSendHighWaterMark(20)
+            try? socket.setSendTimeout(milliseconds: 100)
+            try? socket.connect(endpoint)
+            while flooding.load(ordering: .relaxed) {
+                if (try? socket.send(flood)) == true { floodSent.add(1, ordering: .relaxed) }
+            }
+            try? socket.setLinger(milliseconds: 0)
+        }
+        flooder.start()
+        defer { flooding.store(false, ordering: .relaxed) }
+        while floodSent.load(ordering: .relaxed) < 50 { usleep(10_000) }
+
+        // Acknowledged, so that finish() waits until the collector has committed everything:
+        // ZeroMQ drops what a connection still held when its sender closes while the
+        // collector's queue for it is full, and the client then sends it again.
+        let run = try Run(runID: "steady", rank: 0, worldSize: 1, endpoint: endpoint)
+        for step in Int64(0)..<300 {
+            run.log(["loss": .double(1 / Double(step + 1))], step: step, commit: true)
+        }
+        #expect(run.finish(timeout: 60), "the collector must confirm the steady run while the flood goes on")
+        var rows: Int64 = 0
+        for _ in 0..<600 {
+            collector.sync()
+            rows = try StoreReader(path: "\(directory)/store.sqlite").runs().first { $0.name == "steady" }?.rows ?? 0
+            if rows == 300 { break }
+            usleep(50_000)
+        }
+        let flooded = floodSent.load(ordering: .relaxed)
+        flooding.store(false, ordering: .relaxed)
+        #expect(rows == 300, "the steady run has \(rows) of its 300 rows after \(flooded) flood messages")
+        #expect(flooded > 100, "the flood must really have gone on beside the steady run")
+        #expect(!collector.isStopped, "the collector stopped: \(collector.failure ?? "")")
+        print(
+            "flood: \(flooded) messages of 512 KiB beside 300 steady records, all 300 stored, "
+                + "\(run.resentMessages) sent again"
+        )
     }
 }

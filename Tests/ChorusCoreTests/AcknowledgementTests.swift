@@ -17,7 +17,8 @@ struct AcknowledgementTests {
         #expect(Acknowledgement.topic(for: ack.sender) == "job-42/3/5f0c/")
         #expect(
             String(decoding: ack.encoded(), as: UTF8.self)
-                == #"{"v":1,"kind":"ack","run":"job-42","rank":3,"inc":"5f0c","durable_seq":1200,"ended":true,"collector":"8c1f"}"#
+                == #"{"v":1,"kind":"ack","run":"job-42","rank":3,"inc":"5f0c","#
+                + #""durable_seq":1200,"ended":true,"collector":"8c1f"}"#
         )
     }
 
@@ -28,7 +29,8 @@ struct AcknowledgementTests {
             #"{"v":2,"kind":"ack","run":"a","rank":0,"inc":"i","durable_seq":1,"ended":false,"collector":"c"}"#,
             #"{"v":1,"kind":"log","run":"a","rank":0,"inc":"i","durable_seq":1,"ended":false,"collector":"c"}"#,
             #"{"v":1,"kind":"ack","run":"a","rank":0,"inc":"i","durable_seq":-1,"ended":false,"collector":"c"}"#,
-            #"{"v":1,"kind":"ack","run":"a","rank":4294967296,"inc":"i","durable_seq":1,"ended":false,"collector":"c"}"#,
+            #"{"v":1,"kind":"ack","run":"a","rank":4294967296,"inc":"i","durable_seq":1,"ended":false,"#
+                + #""collector":"c"}"#,
             #"{"v":1,"kind":"ack","run":"a","rank":0,"inc":"i","durable_seq":1,"ended":"no","collector":"c"}"#,
             "\u{FF}\u{FE}",
         ]

@@ -97,6 +97,10 @@ final class MergeHarness {
         merger = try RunMerger(run: testRun, configuration: configuration, store: store)
     }
 
+    init(configuration: MergeConfiguration) throws {
+        merger = try RunMerger(run: testRun, configuration: configuration, store: store)
+    }
+
     /// Saves the run's status, as a commit does, and carries on with a new merger that reads
     /// the run back from the store, as a restarted collector does.
     func restart() throws {

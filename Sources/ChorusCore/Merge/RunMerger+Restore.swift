@@ -24,6 +24,7 @@ extension RunMerger {
             }
         }
 
+        changedRanks = Set(ranks.keys)
         completedThrough = try store.highestCompleteStep(run: run)
         for var state in try store.openSteps(run: run) {
             state.lastArrival = now

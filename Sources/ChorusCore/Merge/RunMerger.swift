@@ -7,6 +7,12 @@ public struct MergeConfiguration: Sendable, Hashable {
     public var rankTimeout: Double = 60
     /// Complete steps kept in memory for late data before it has to be read from the store.
     public var completedStepCache: Int = 1_024
+    /// The most ranks a run may have, world and auxiliary writers together: a hello naming a
+    /// larger world, or a message from one rank too many, is rejected. It bounds what one
+    /// sender can make the collector allocate.
+    public var maxRanksPerRun = 100_000
+    /// The most incarnations one rank may have; a message of one more is rejected.
+    public var maxIncarnationsPerRank = 1_000
 
     /// The defaults.
     public init() {}
@@ -77,6 +83,8 @@ public final class RunMerger {
     var frontier: Int64 = -1
     /// Active world ranks whose highest step is the frontier.
     var frontierHolders = 0
+    /// Ranks whose state changed since the last ``takeStatusOfChanges()``.
+    var changedRanks: Set<Int32> = []
 
     /// Creates the merger of `run`, writing to `store`, and carries on from where the store
     /// left the run, if it holds it: its ranks, incarnations and their sequence numbers, its
@@ -124,6 +132,7 @@ public final class RunMerger {
     ///   or whatever the store throws.
     public func apply(_ message: WireMessage, now: Double) throws {
         let sender = message.sender
+        try checkBounds(message)
         if case .hello(let hello) = message {
             try greet(hello, now: now)
             return
@@ -170,6 +179,7 @@ public final class RunMerger {
         for (rank, state) in ranks where state.status == .active {
             if now - state.lastHeard > configuration.rankTimeout {
                 ranks[rank]?.status = .lost
+                changedRanks.insert(rank)
                 changed = true
             }
         }
@@ -210,6 +220,7 @@ public final class RunMerger {
             worldSize = hello.worldSize
             for rank in 0..<hello.worldSize where ranks[rank] == nil {
                 ranks[rank] = RankState(rank: rank, now: now)
+                changedRanks.insert(rank)
             }
         }
         startTime = min(startTime ?? hello.startTime, hello.startTime)
@@ -232,8 +243,44 @@ public final class RunMerger {
         try advance()
     }
 
+    /// Rejects a message that would make the run hold more ranks or incarnations than the
+    /// configuration allows, before anything of it is kept.
+    private func checkBounds(_ message: WireMessage) throws(WireError) {
+        let sender = message.sender
+        if case .hello(let hello) = message, worldSize == nil, Int(hello.worldSize) > configuration.maxRanksPerRun {
+            statistics.rejected += 1
+            throw WireError(
+                .overLimit,
+                "hello names world size \(hello.worldSize); this collector takes at most "
+                    + "\(configuration.maxRanksPerRun) ranks per run (--max-ranks-per-run)"
+            )
+        }
+        guard let state = ranks[sender.rank] else {
+            if ranks.count >= configuration.maxRanksPerRun {
+                statistics.rejected += 1
+                throw WireError(
+                    .overLimit,
+                    "run \(run) already has \(ranks.count) ranks, the most this collector takes "
+                        + "(--max-ranks-per-run); rank \(sender.rank) is one too many"
+                )
+            }
+            return
+        }
+        if state.incarnations[sender.incarnation] == nil,
+            state.incarnations.count >= configuration.maxIncarnationsPerRank
+        {
+            statistics.rejected += 1
+            throw WireError(
+                .overLimit,
+                "rank \(sender.rank) of run \(run) already has \(state.incarnations.count) incarnations, the most "
+                    + "this collector keeps; a process should keep its incarnation id for the whole run"
+            )
+        }
+    }
+
     /// Notes that the sender spoke: a lost rank rejoins.
     private func hear(_ sender: Sender, now: Double) {
+        changedRanks.insert(sender.rank)
         if ranks[sender.rank] == nil {
             ranks[sender.rank] = RankState(rank: sender.rank, now: now)
         }

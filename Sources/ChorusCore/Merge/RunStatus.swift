@@ -13,8 +13,10 @@ public struct RunStatus: Sendable {
     public var statistics: RunStatistics
     /// Steps open now.
     public var openStepCount: Int
-    /// Every rank heard from.
+    /// Every rank heard from, or, in a status of changes, the ranks that changed.
     public var ranks: [Int32: RankState]
+    /// How many ranks are in each state, whichever ranks ``ranks`` holds.
+    public var rankCounts: [RankStatus: Int]
     /// Every key the run has seen, with its rules and summary (empty when none of its values
     /// is in the history).
     public var keys: [KeyStatus]
@@ -43,6 +45,9 @@ public struct RunStatus: Sendable {
         self.statistics = statistics
         self.openStepCount = openStepCount
         self.ranks = ranks
+        var counts: [RankStatus: Int] = [:]
+        for state in ranks.values { counts[state.status, default: 0] += 1 }
+        rankCounts = counts
         self.keys = keys
         self.userSummary = userSummary
         self.definitions = definitions
@@ -76,8 +81,29 @@ public struct KeyStatus: Sendable {
 }
 
 extension RunMerger {
-    /// The run as it stands now.
+    /// The run as it stands now, every rank included.
     public func status() -> RunStatus {
+        status(ranks: ranks)
+    }
+
+    /// The run as it stands now, with only the ranks that changed since the last call (every
+    /// rank, the first time), which is what a store that keeps the rest needs; a large world
+    /// then costs a commit only the ranks that spoke.
+    public func takeStatusOfChanges() -> RunStatus {
+        var changed: [Int32: RankState] = [:]
+        changed.reserveCapacity(changedRanks.count)
+        for rank in changedRanks {
+            changed[rank] = ranks[rank]
+        }
+        changedRanks.removeAll(keepingCapacity: true)
+        var status = status(ranks: changed)
+        var counts: [RankStatus: Int] = [:]
+        for state in ranks.values { counts[state.status, default: 0] += 1 }
+        status.rankCounts = counts
+        return status
+    }
+
+    private func status(ranks: [Int32: RankState]) -> RunStatus {
         RunStatus(
             run: run,
             worldSize: worldSize,

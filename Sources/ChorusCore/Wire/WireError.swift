@@ -12,6 +12,7 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
             case invalidData = "invalid-data"
             case multipart = "multipart"
             case conflict = "conflict"
+            case overLimit = "over-limit"
         }
 
         private let kind: Kind
@@ -32,6 +33,9 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let multipart = Code(kind: .multipart)
         /// The message contradicts what the run already is (another world size, say).
         public static let conflict = Code(kind: .conflict)
+        /// Accepting the message would pass one of the collector's bounds on what it keeps
+        /// (ranks per run, incarnations per rank, live runs).
+        public static let overLimit = Code(kind: .overLimit)
 
         /// A short stable name, for counters and logs.
         public var description: String { kind.rawValue }
