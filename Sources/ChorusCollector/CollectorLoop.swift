@@ -302,6 +302,7 @@ final class CollectorLoop {
                         ("late", String(merger.statistics.late)),
                     ]
                 )
+                logRankOutcomes(merger)
             } else if merger.isFinished {
                 finishedRuns[run] = now
             } else {
@@ -330,6 +331,31 @@ final class CollectorLoop {
         batchMessages = 0
         batchRejections.removeAll(keepingCapacity: true)
         batchStarted = nil
+    }
+
+    /// Logs, when a run finishes, every rank that did not simply finish: lost ranks, and
+    /// incarnations with records missing, repeated or late.
+    private func logRankOutcomes(_ merger: RunMerger) {
+        for (rank, state) in merger.ranks.sorted(by: { $0.key < $1.key }) {
+            if state.status == .lost {
+                logger.warning("rank lost when the run finished", [("run", merger.run), ("rank", String(rank))])
+            }
+            for incarnation in state.incarnations.values.sorted(by: { $0.id < $1.id }) {
+                let sequence = incarnation.sequence
+                guard sequence.missingCount > 0 || incarnation.duplicates > 0 || incarnation.late > 0 else { continue }
+                let gaps = sequence.missingRanges(limit: 5).map { "\($0.lowerBound)-\($0.upperBound)" }
+                logger.warning(
+                    "rank delivered with gaps, duplicates or late records",
+                    [
+                        ("run", merger.run), ("rank", String(rank)), ("inc", incarnation.id),
+                        ("last_seq", String(sequence.highestKnown)),
+                        ("durable_seq", String(sequence.contiguousThrough)),
+                        ("missing", String(sequence.missingCount)), ("gaps", gaps.joined(separator: ",")),
+                        ("duplicates", String(incarnation.duplicates)), ("late", String(incarnation.late)),
+                    ]
+                )
+            }
+        }
     }
 
     /// The acknowledgements a commit of `statuses` makes true that differ from the last ones.
