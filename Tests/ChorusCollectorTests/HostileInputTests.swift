@@ -92,19 +92,33 @@ struct HostileInputTests {
         }
     }
 
-    @Test("thousands of mutated and absurd messages leave the collector running and the valid run intact")
-    func hostileStream() throws {
-        let directory = NSTemporaryDirectory() + "chorus-hostile-\(UUID().uuidString.prefix(8))"
+    private static func scratch(_ name: String) throws -> String {
+        let directory = NSTemporaryDirectory() + "chorus-\(name)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        return directory
+    }
+
+    /// A live collector on an ipc socket and a store in `directory`, quiet but for errors.
+    private static func startCollector(
+        in directory: String,
+        _ configure: (inout CollectorConfiguration) -> Void
+    ) throws -> Collector {
         var configuration = CollectorConfiguration(
             endpoints: ["ipc://\(directory)/collector.sock"],
             storePath: "\(directory)/store.sqlite"
         )
         configuration.logger = Logger(minimumLevel: .error)
-        configuration.merge.maxOpenSteps = 50
+        configure(&configuration)
         let collector = try Collector(configuration: configuration)
         try collector.start()
+        return collector
+    }
+
+    @Test("thousands of mutated and absurd messages leave the collector running and the valid run intact")
+    func hostileStream() throws {
+        let directory = try Self.scratch("hostile")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let collector = try Self.startCollector(in: directory) { $0.merge.maxOpenSteps = 50 }
         defer {
             collector.stop()
             collector.waitUntilStopped(timeout: 60)
@@ -143,17 +157,9 @@ struct HostileInputTests {
 
     @Test("a sender flooding 512 KiB messages neither starves a well-behaved run nor stops the collector")
     func flood() throws {
-        let directory = NSTemporaryDirectory() + "chorus-flood-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try Self.scratch("flood")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = CollectorConfiguration(
-            endpoints: ["ipc://\(directory)/collector.sock"],
-            storePath: "\(directory)/store.sqlite"
-        )
-        configuration.logger = Logger(minimumLevel: .error)
-        configuration.receiveHighWaterMark = 20
-        let collector = try Collector(configuration: configuration)
-        try collector.start()
+        let collector = try Self.startCollector(in: directory) { $0.receiveHighWaterMark = 20 }
         defer {
             collector.stop()
             collector.waitUntilStopped(timeout: 60)
