@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON_TESTS = Clients/python/tests
 
-.PHONY: demo test build release python-test bench clean
+.PHONY: demo test deploy-check build release python-test bench clean
 
 ## Set up, build, and merge a real two-rank training job through a live collector.
 demo:
@@ -10,13 +10,18 @@ demo:
 	$(SWIFT) build -c release --product chorus
 	.build/release/chorus demo
 
-## Set up and run every test: Swift unit, case and end-to-end tests, then the Python client's.
+## Set up and run every test: Swift unit, case and end-to-end tests, the Python client's, then Deploy/'s.
 test:
 	scripts/setup --python
 	$(SWIFT) build
 	$(SWIFT) test
 	CHORUS_BIN=$(CURDIR)/.build/debug/chorus CHORUS_PYTHON=$(CURDIR)/.venv/bin/python \
 		.venv/bin/python -m pytest -q $(PYTHON_TESTS)
+	$(MAKE) --no-print-directory deploy-check
+
+## Check Deploy/ without a Docker engine: lint, schemas, and the image's libraries running the real job.
+deploy-check:
+	SWIFT=$(SWIFT) scripts/check-deploy
 
 build:
 	$(SWIFT) build
