@@ -62,6 +62,10 @@ final class CollectorLoop {
         try socket.setMaxMessageSize(Int64(configuration.limits.maxMessageBytes))
         try socket.setReceiveTimeout(milliseconds: Int32(max(1, configuration.commitInterval * 1000)))
         try socket.setLinger(milliseconds: 0)
+        // A worker whose network went away leaves a connection that looks alive; pinging drops
+        // it, so that what the worker's kernel still retransmits into it later is refused, the
+        // worker connects afresh, and acknowledgements make it send what was lost (section 8).
+        try socket.setHeartbeat(intervalMilliseconds: 1_000, timeoutMilliseconds: 3_000)
         var bound: [String] = []
         for endpoint in configuration.endpoints {
             try socket.bind(endpoint)

@@ -71,9 +71,13 @@ enum ReplayCommand: Command {
             printError("chorus replay: rank \(run.settings.rank) could not deliver everything within 30 s")
             complete = false
         }
+        // Read after finish(): what a fault made the client send again, and what it could
+        // not keep until confirmed, which tests and operators quote.
+        let resent = runs.reduce(0) { $0 + $1.resentMessages }
+        let unconfirmed = runs.reduce(0) { $0 + $1.unconfirmedRecords }
         printLine(
             "replayed \(sent) lines from \(files.count) file\(files.count == 1 ? "" : "s") "
-                + "to \(endpoint) as run \(runID)"
+                + "to \(endpoint) as run \(runID) · resent \(resent) · unconfirmed \(unconfirmed)"
         )
         return complete ? 0 : 1
     }

@@ -2,7 +2,7 @@ import ChorusCore
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A `chorus collect` daemon a test started, with its endpoint and store.
@@ -11,19 +11,41 @@ final class CollectorUnderTest {
     let endpoint: String
     let store: String
     private let scratch: Scratch
+    private let options: [String]
 
     /// Starts `chorus collect` on a fresh endpoint of `transport` with a store in `scratch`,
     /// and returns once it logs that it is listening.
     ///
     /// A tcp port found free can be taken by someone else before the collector binds it, so a
     /// bind that fails with "Address already in use" is retried on another port.
-    init(_ transport: Transport, in scratch: Scratch, options: [String] = []) throws {
+    convenience init(_ transport: Transport, in scratch: Scratch, options: [String] = []) throws {
+        try self.init(in: scratch, store: scratch.path("chorus.sqlite"), options: options, tries: 5) {
+            try transport.endpoint(in: scratch)
+        }
+    }
+
+    /// Starts `chorus collect` on exactly `endpoint` (a tcp port already chosen, or the
+    /// endpoint of a collector that died), with `store` or a fresh one in `scratch`.
+    convenience init(endpoint: String, store: String? = nil, in scratch: Scratch, options: [String] = []) throws {
+        try self.init(in: scratch, store: store ?? scratch.path("chorus.sqlite"), options: options, tries: 1) {
+            endpoint
+        }
+    }
+
+    private init(
+        in scratch: Scratch,
+        store: String,
+        options: [String],
+        tries: Int,
+        endpoint makeEndpoint: () throws -> String
+    ) throws {
         self.scratch = scratch
-        store = scratch.path("chorus.sqlite")
+        self.store = store
+        self.options = options
         var attempt = 0
         while true {
             attempt += 1
-            let endpoint = try transport.endpoint(in: scratch)
+            let endpoint = try makeEndpoint()
             let arguments = ["collect", "--bind", endpoint, "--store", store] + options
             let process = try ChorusProcess(chorus: arguments, in: scratch)
             try ChorusProcess.poll("`chorus collect --bind \(endpoint)` to listen", timeout: 60) {
@@ -35,9 +57,16 @@ final class CollectorUnderTest {
                 return
             }
             let status = try process.wait(timeout: 10)
-            if attempt < 5 && process.standardError.contains("Address already in use") { continue }
+            if attempt < tries && process.standardError.contains("Address already in use") { continue }
             throw ProcessFailure("`\(process.commandLine)` exited \(status) at start:\n\(process.standardError)")
         }
+    }
+
+    /// Starts a new collector on this one's endpoint, store and options, as a supervisor
+    /// restarts a collector that died; this one must have exited.
+    func restarted() throws -> CollectorUnderTest {
+        precondition(!process.isRunning, "restart a collector only once it has exited")
+        return try CollectorUnderTest(endpoint: endpoint, store: store, in: scratch, options: options)
     }
 
     deinit {
@@ -87,6 +116,26 @@ final class CollectorUnderTest {
             throw ProcessFailure("\(error); last status:\n\(last?.text ?? "none")")
         }
         return last!
+    }
+
+    /// The rows `sql` selects from the store, read with the `sqlite3` shell (the store is in
+    /// WAL mode, so this reads the last commit while the collector runs), each a list of
+    /// fields; NULL reads as "".
+    func query(_ sql: String) throws -> [[String]] {
+        let child = try ChorusProcess(
+            executable: "/usr/bin/env",
+            ["sqlite3", "-readonly", "-separator", "|", store, sql],
+            in: scratch,
+            label: "sqlite3"
+        )
+        defer { child.kill() }
+        let status = try child.wait(timeout: 60)
+        guard status == 0 else {
+            throw ProcessFailure("`sqlite3 \(store) \"\(sql)\"` exited \(status):\n\(child.standardError)")
+        }
+        return child.standardOutput.split(separator: "\n").map {
+            $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        }
     }
 
     /// The exported `table` of `run` as JSON Lines, parsed.

@@ -34,6 +34,11 @@ struct RankLog {
         }
     }
 
+    /// When `rank` started, for `_runtime`: its earliest line, as its first hello says.
+    func startTime(rank: Int) -> Double {
+        lines.filter { $0.rank == rank }.map(\.time).min() ?? 0
+    }
+
     /// The history the collector must produce: one row per (step, rank), ordered by both.
     var history: [Line] {
         lines.sorted { ($0.step, $0.rank) < ($1.step, $1.rank) }
@@ -44,9 +49,27 @@ struct RankLog {
         Set(lines.flatMap { line in line.values.filter { Numbers.double($0.value) != nil }.map(\.key) }).sorted()
     }
 
+    /// The keys that hold a string somewhere.
+    var textKeys: [String] {
+        Set(lines.flatMap { line in line.values.filter { $0.value.stringValue != nil }.map(\.key) }).sorted()
+    }
+
+    /// The value of `key` in the last history row that holds it: what the summary keeps.
+    func latestValue(key: String) -> JSONValue? {
+        history.last { $0.values[key] != nil }?.values[key]
+    }
+
     /// Each step's reduction of `key` across ranks, worked out independently of the product.
     func reduction(step: Int64, key: String) -> [String: JSONValue]? {
-        let held = history.filter { $0.step == step }.compactMap { line -> (Int, JSONValue)? in
+        Self.reduction(of: lines.filter { $0.step == step }, key: key)
+    }
+
+    /// The lines of each step, for working out many steps' reductions at once.
+    var linesByStep: [Int64: [Line]] { Dictionary(grouping: lines, by: \.step) }
+
+    /// The reduction of `key` across `stepLines`, the lines of one step.
+    static func reduction(of stepLines: [Line], key: String) -> [String: JSONValue]? {
+        let held = stepLines.sorted { $0.rank < $1.rank }.compactMap { line -> (Int, JSONValue)? in
             guard let value = line.values[key], Numbers.double(value) != nil else { return nil }
             return (line.rank, value)
         }
@@ -97,9 +120,10 @@ struct RankLog {
     /// The summary of `key`: headline (mean) series first/last/min/max with their steps, the
     /// mean of every raw finite value, the count of numbers and of non-finite ones.
     func summary(key: String) -> [String: JSONValue] {
-        let steps = Array(Set(lines.map(\.step))).sorted()
-        let headline = steps.compactMap { step -> (Int64, Double)? in
-            guard let mean = reduction(step: step, key: key)?["mean"], let value = Numbers.double(mean) else {
+        let byStep = linesByStep
+        let headline = byStep.keys.sorted().compactMap { step -> (Int64, Double)? in
+            guard let mean = Self.reduction(of: byStep[step]!, key: key)?["mean"], let value = Numbers.double(mean)
+            else {
                 return nil
             }
             return (step, value)
