@@ -88,6 +88,9 @@ public final class Run {
     /// Every argument left `nil` comes from ``Settings/fromEnvironment(_:)``; `startTime`
     /// (when the run started, for `_runtime`) is now unless given, as a replay of old logs does;
     /// `curve`, for a collector that runs with CURVE, comes from ``CurveClientKeys/fromEnvironment(_:)``.
+    /// `ackEndpoint` is where the collector acknowledges (`none` for nowhere; by default the
+    /// endpoint paired with `endpoint`, `protocol.md` section 8); up to `retention` sent
+    /// records are kept until it has, and sent again if a fault lost them.
     /// - Throws: ``ChorusClientError`` for settings that break the protocol's rules, or the
     ///   ZeroMQ error for a malformed endpoint. No collector need be listening yet.
     public init(
