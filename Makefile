@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON_TESTS = Clients/python/tests
 
-.PHONY: demo test deploy-check build release python-test bench clean
+.PHONY: demo test deploy-check fuzz build release python-test bench clean
 
 ## Set up, build, and merge a real two-rank training job through a live collector.
 demo:
@@ -10,7 +10,8 @@ demo:
 	$(SWIFT) build -c release --product chorus
 	.build/release/chorus demo
 
-## Set up and run every test: Swift unit, case and end-to-end tests, the Python client's, then Deploy/'s.
+## Set up and run every test: Swift unit, case and end-to-end tests, the Python client's, Deploy/'s,
+## and a minute of fuzzing the decoder and the merger.
 test:
 	scripts/setup --python
 	$(SWIFT) build
@@ -18,6 +19,12 @@ test:
 	CHORUS_BIN=$(CURDIR)/.build/debug/chorus CHORUS_PYTHON=$(CURDIR)/.venv/bin/python \
 		.venv/bin/python -m pytest -q $(PYTHON_TESTS)
 	$(MAKE) --no-print-directory deploy-check
+	scripts/fuzz 60
+
+## Fuzz the wire decoder and the merger with libFuzzer for FUZZ_SECONDS (default 600).
+FUZZ_SECONDS ?= 600
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
 
 ## Check Deploy/ without a Docker engine: lint, schemas, and the image's libraries running the real job.
 deploy-check:
