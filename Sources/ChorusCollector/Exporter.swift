@@ -25,8 +25,8 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 /// CSV, in the shapes people already read: history lines carry `_step`, `_rank`,
 /// `_timestamp` and `_runtime` like wandb's, and NaN is written as Python writes it.
 public struct Exporter {
-    private let reader: StoreReader
-    private let run: RunRecord
+    let reader: StoreReader
+    let run: RunRecord
     /// When each rank's first process started, for `_runtime`.
     private let rankStart: [Int32: Double]
 

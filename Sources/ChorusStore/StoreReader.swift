@@ -167,7 +167,7 @@ public final class StoreReader {
         let statement = try connection.prepare(
             """
             SELECT steps.step, steps.missing, steps.forced, keys.name, count, nonfinite, sum, mean, min, min_rank,
-                max, max_rank
+                max, max_rank, steps.last_record_at
             FROM steps JOIN runs USING (run_id)
             LEFT JOIN reductions ON reductions.run_id = steps.run_id AND reductions.step = steps.step
             LEFT JOIN keys ON keys.run_id = reductions.run_id AND keys.key_id = reductions.key_id
@@ -188,6 +188,7 @@ public final class StoreReader {
                     step: step,
                     missing: Store.ranks(in: statement.text(at: 1) ?? "[]"),
                     forced: statement.int64(at: 2) == 1,
+                    lastRecordAt: statement.isNull(at: 12) ? nil : statement.double(at: 12),
                     reductions: []
                 )
             }

@@ -113,6 +113,8 @@ public struct StepRecord: Sendable {
     public var missing: [Int32]
     /// Whether the open-step bound forced it.
     public var forced: Bool
+    /// When, on the collector's clock, the last record of the step arrived.
+    public var lastRecordAt: Double?
     /// The reduction of each key, by name in order.
     public var reductions: [(key: String, reduction: KeyReduction)]
 }

@@ -2,13 +2,15 @@ import ChorusCollector
 import ChorusStore
 import Foundation
 
-/// `chorus export`: a run's history, step reductions or summary as JSONL, JSON or CSV.
+/// `chorus export`: a run's history, step reductions or summary as JSONL, JSON or CSV, and its
+/// step reductions for TensorBoard.
 enum ExportCommand: Command {
     static let name = "export"
-    static let summary = "write a run's history, step reductions or summary as JSONL, JSON or CSV"
+    static let summary = "write a run's history, step reductions or summary as JSONL, JSON, CSV or for TensorBoard"
     static let help = """
         Usage: chorus export --run ID [--table TABLE] [--format FORMAT] [--output FILE] [--store FILE]
                chorus export --run ID --out DIR [--store FILE]
+               chorus export --run ID --tensorboard DIR [--store FILE]
 
         Tables: history (one line per step and rank, with _step, _rank, _timestamp, _runtime
         like a wandb history line), steps (one line per complete step with each key's count,
@@ -21,7 +23,9 @@ enum ExportCommand: Command {
           --format FORMAT   jsonl, json or csv (default jsonl; json for summary)
           --output FILE     write there instead of standard output
           --out DIR         write every table: history.jsonl, history.csv, steps.jsonl,
-                            steps.csv, summary.json
+                            steps.csv, summary.json, and the TensorBoard event file
+          --tensorboard DIR write the step reductions as a TensorBoard event file there:
+                            KEY/mean, KEY/min and KEY/max at each step (`tensorboard --logdir DIR`)
           --store FILE      the store (default: $CHORUS_STORE, else chorus.sqlite)
         """
 
@@ -33,11 +37,21 @@ enum ExportCommand: Command {
         let format = try arguments.choice("format", ExportFormat.allCases.map(\.rawValue)).flatMap(ExportFormat.init)
         let output = try arguments.option("output")
         let directory = try arguments.option("out")
+        let tensorBoard = try arguments.option("tensorboard")
         try arguments.finish()
-        if directory != nil && (table != nil || format != nil || output != nil) {
-            throw UsageError("--out writes every table; it does not go with --table, --format or --output")
+        if directory != nil && (table != nil || format != nil || output != nil || tensorBoard != nil) {
+            throw UsageError(
+                "--out writes every table; it does not go with --table, --format, --output or --tensorboard")
+        }
+        if tensorBoard != nil && (table != nil || format != nil || output != nil) {
+            throw UsageError(
+                "--tensorboard writes the step reductions; it does not go with --table, --format or --output")
         }
         let exporter = try Exporter(reader: try StoreReader(path: store), run: runID)
+        if let tensorBoard {
+            printLine(try writeTensorBoard(exporter: exporter, into: tensorBoard))
+            return 0
+        }
         if let directory {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let targets: [(ExportTable, ExportFormat, String)] = [
@@ -48,6 +62,7 @@ enum ExportCommand: Command {
                 try write(exporter: exporter, table: table, format: format, to: "\(directory)/\(file)")
                 printLine("\(directory)/\(file)")
             }
+            printLine(try writeTensorBoard(exporter: exporter, into: directory))
             return 0
         }
         let chosenTable = table ?? .history
@@ -60,11 +75,28 @@ enum ExportCommand: Command {
         return 0
     }
 
-    /// Writes one table to a new file, readable by its owner and group only.
-    static func write(exporter: Exporter, table: ExportTable, format: ExportFormat, to path: String) throws {
+    /// Writes the TensorBoard event file into `directory`, made if needed.
+    /// - Returns: the file's path.
+    static func writeTensorBoard(exporter: Exporter, into directory: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = "\(directory)/\(exporter.tensorBoardFileName)"
+        let handle = try newFile(path)
+        defer { try? handle.close() }
+        try exporter.exportTensorBoardEvents { try handle.write(contentsOf: $0) }
+        return path
+    }
+
+    /// Creates `path` afresh, readable by its owner and group only, for writing.
+    private static func newFile(_ path: String) throws -> FileHandle {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640]),
             let handle = FileHandle(forWritingAtPath: path)
         else { throw ReplayError("cannot write \(path)") }
+        return handle
+    }
+
+    /// Writes one table to a new file, readable by its owner and group only.
+    static func write(exporter: Exporter, table: ExportTable, format: ExportFormat, to path: String) throws {
+        let handle = try newFile(path)
         defer { try? handle.close() }
         var buffer = Data()
         try exporter.export(table, as: format) { text in
