@@ -36,7 +36,11 @@ final class AckPublisher {
         try socket.setLinger(milliseconds: 0)
         var bound: [String] = []
         for endpoint in endpoints {
-            try socket.bind(endpoint)
+            do {
+                try socket.bind(endpoint)
+            } catch {
+                throw AckEndpointError(endpoint: endpoint, underlying: error)
+            }
             bound.append(try socket.lastEndpoint)
         }
         self.socket = socket
@@ -88,5 +92,17 @@ final class AckPublisher {
         var generator = SystemRandomNumberGenerator()
         return (0..<16).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }
             .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+    }
+}
+
+/// The acknowledgement endpoint could not be bound; says which it was and how to choose
+/// another, since its port is chosen for the operator unless they name one.
+struct AckEndpointError: Error, CustomStringConvertible {
+    let endpoint: String
+    let underlying: ZMQError
+
+    var description: String {
+        "cannot bind the acknowledgement endpoint \(endpoint) (by default the data port plus one; "
+            + "--ack-bind chooses another, --no-ack turns acknowledgements off): \(underlying.message)"
     }
 }
