@@ -30,9 +30,13 @@ extension Exporter {
         try output(file.bytes)
     }
 
-    /// A name TensorBoard recognises for the run's event file.
+    /// A name TensorBoard recognises for the run's event file. The run id is one file name's
+    /// worth of `A-Z a-z 0-9 . _ -` by the protocol's rules; anything else a damaged store
+    /// might hold becomes `_`, so that the name never leaves the directory it is written in.
     public var tensorBoardFileName: String {
-        "events.out.tfevents.\(Int64(run.startTime ?? 0)).chorus-\(run.name)"
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let name = String(run.name.prefix(128).map { allowed.contains($0) ? $0 : "_" })
+        return "events.out.tfevents.\(Int64(run.startTime ?? 0)).chorus-\(name)"
     }
 }
 
