@@ -18,7 +18,7 @@ final class RecordSender: Sendable {
     static let burst = 256
     /// How long `close` waits for a first acknowledgement from a collector never heard.
     static let firstAcknowledgementWait = 2.0
-    /// How often ZeroMQ pings the collector on each connection, in milliseconds.
+    /// How often ZeroMQ pings the collector's acknowledgement socket, in milliseconds.
     static let pingInterval: Int32 = 1_000
     /// How long a connection may stay silent after a ping before ZeroMQ drops it and
     /// connects again, in milliseconds.
@@ -187,10 +187,6 @@ final class RecordSender: Sendable {
         // Queue only on a connection that completed its handshake, so that a collector that
         // is away, or refuses this worker's key, leaves messages here, where finish() sees them.
         try socket.setImmediate(true)
-        // A cut cable or a dead host leaves a TCP connection that looks alive for minutes while
-        // messages pile up in it; pinging drops it, so that ZeroMQ connects afresh once the
-        // network is back and the acknowledgements show what the dropped connection lost.
-        try socket.setHeartbeat(intervalMilliseconds: Self.pingInterval, timeoutMilliseconds: Self.pingTimeout)
         try connection.curve?.secure(socket)
         try socket.connect(connection.endpoint)
         var acknowledgements = try connection.ackEndpoint.map { endpoint throws(ZMQError) in
@@ -287,7 +283,10 @@ private final class AcknowledgementListener {
         socket = try ZMQSocket(context, type: .sub)
         sender = connection.sender
         try socket.setLinger(milliseconds: 0)
-        // As on the PUSH socket: a dead connection would keep acknowledgements from arriving.
+        // A cut cable or a dead host leaves a connection that looks alive for minutes, and
+        // acknowledgements would stop arriving; pinging drops it, so that ZeroMQ connects
+        // afresh once the network is back. The PUSH socket does not ping: a busy collector
+        // stops reading for a while, pings included, and would see live connections dropped.
         try socket.setHeartbeat(
             intervalMilliseconds: RecordSender.pingInterval,
             timeoutMilliseconds: RecordSender.pingTimeout

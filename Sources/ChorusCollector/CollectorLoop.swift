@@ -30,6 +30,8 @@ final class CollectorLoop {
     /// Finished runs, with when they were last seen finished.
     private var finishedRuns: [String: Double] = [:]
     private var batchMessages: Int64 = 0
+    /// ZeroMQ messages taken off the socket: protocol messages, or relays' batches of them.
+    private var frames: Int64 = 0
     private var batchRejections: [String: RejectionTally] = [:]
     private var batchStarted: Double?
     private var lastTick = 0.0
@@ -65,7 +67,9 @@ final class CollectorLoop {
         // A worker whose network went away leaves a connection that looks alive; pinging drops
         // it, so that what the worker's kernel still retransmits into it later is refused, the
         // worker connects afresh, and acknowledgements make it send what was lost (section 8).
-        try socket.setHeartbeat(intervalMilliseconds: 1_000, timeoutMilliseconds: 3_000)
+        // Ten seconds, not less: while the collector is busy it stops reading a connection,
+        // pings included, and a live worker must not be dropped for that.
+        try socket.setHeartbeat(intervalMilliseconds: 1_000, timeoutMilliseconds: 10_000)
         var bound: [String] = []
         for endpoint in configuration.endpoints {
             try socket.bind(endpoint)
@@ -116,7 +120,13 @@ final class CollectorLoop {
             acks?.release()
             zap?.stop()
             if let failed = writer.failure { throw StoreError("writing the store failed: \(failed)") }
-            logger.info("collector stopped", [("runs", String(mergers.count))])
+            logger.info(
+                "collector stopped",
+                [
+                    ("runs", String(mergers.count)), ("messages", String(collector.counters.messages)),
+                    ("frames", String(frames)),
+                ]
+            )
         } catch {
             failure = "\(error)"
             logger.error("collector failed", [("error", "\(error)")])
@@ -160,22 +170,33 @@ final class CollectorLoop {
 
     /// Receives and handles one message; `false` if none came within the receive timeout.
     private func receiveOne(wait: Bool) throws -> Bool {
-        let outcome: Result<WireMessage, WireError>? = try socket.receive(wait: wait) { bytes, more in
+        let outcome: Result<WireFrame, WireError>? = try socket.receive(wait: wait) { bytes, more in
             if more {
                 _ = try socket.discardRemainingParts()
                 return .failure(WireError(.multipart, "a message must have exactly one frame"))
             }
-            return Result { () throws(WireError) in try decoder.decode(bytes) }
+            return Result { () throws(WireError) in try decoder.decodeFrame(bytes) }
         }
         guard let outcome else { return false }
         if batchStarted == nil {
             batchStarted = wallClockSeconds()
         }
-        batchMessages += 1
+        frames += 1
         switch outcome {
-        case .success(let message):
+        case .success(.message(let message)):
+            batchMessages += 1
             try handle(message)
+        case .success(.batch(_, let messages)):
+            // A relay's batch: every message in it as if it had come alone.
+            for inner in messages {
+                batchMessages += 1
+                switch inner {
+                case .success(let message): try handle(message)
+                case .failure(let error): reject(error, countedByRun: false)
+                }
+            }
         case .failure(let error):
+            batchMessages += 1
             reject(error, countedByRun: false)
         }
         return true

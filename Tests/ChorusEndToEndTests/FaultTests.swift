@@ -153,7 +153,7 @@ struct FaultTests {
         try outcome.report("worker SIGKILL, resumed as attempt \(attempt)", faults: 1)
     }
 
-    @Test("the network cut for 6 s between workers and collector and restored ends with the fault-free result")
+    @Test("the network cut for 12 s between workers and collector and restored ends with the fault-free result")
     func networkCutAndRestored() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
@@ -178,12 +178,14 @@ struct FaultTests {
         Thread.sleep(forTimeInterval: Double.random(in: 0.5...1.5, using: &generator))
         try namespace.cut()
         // Longer than the 3 s after which either side's pings give the connection up.
-        Thread.sleep(forTimeInterval: 6)
+        // Longer than the collector's 10 s ping timeout, so that it drops the connections
+        // and what the workers still send into them is lost, as on a real cut.
+        Thread.sleep(forTimeInterval: 12)
         try namespace.restore()
 
         let outcome = try FaultOutcome(collector: collector, run: run, log: log, workers: workers)
         #expect(outcome.resent > 0, "the cut lost nothing, so it tested nothing:\n\(outcome.status.text)")
-        try outcome.report("network cut 6 s", faults: 1)
+        try outcome.report("network cut 12 s", faults: 1)
     }
 
     @Test("a proxy between workers and collector stalled and killed twice ends with the fault-free result")

@@ -12,8 +12,21 @@ public struct WireDecoder: Sendable {
     }
 
     /// Decodes one message.
-    /// - Throws: ``WireError`` naming the field or key at fault.
+    /// - Throws: ``WireError`` naming the field or key at fault; a relay's batch is refused
+    ///   here (``decodeFrame(_:)`` takes it).
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> WireMessage {
+        switch try decodeFrame(bytes) {
+        case .message(let message):
+            return message
+        case .batch:
+            throw WireError(.unknownKind, "a batch holds messages from a relay; only a collector takes one")
+        }
+    }
+
+    /// Decodes one ZeroMQ frame: a message, or a relay's batch of messages (`protocol.md`,
+    /// section 9), each of which decodes, or fails, on its own.
+    /// - Throws: ``WireError`` for a frame that is neither.
+    public func decodeFrame(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> WireFrame {
         guard bytes.count <= limits.maxMessageBytes else {
             throw WireError(.invalidField, "message of \(bytes.count) bytes exceeds \(limits.maxMessageBytes)")
         }
@@ -21,7 +34,8 @@ public struct WireDecoder: Sendable {
         do {
             var jsonLimits = JSONLimits()
             jsonLimits.maxBytes = limits.maxMessageBytes
-            jsonLimits.maxDepth = limits.maxDataDepth + 2
+            // A message's own fields and a batch's list around it; `data` keeps its limit.
+            jsonLimits.maxDepth = limits.maxDataDepth + 4
             document = try JSONParser.parse(bytes, limits: jsonLimits)
         } catch {
             throw WireError(.malformedJSON, error.description)
@@ -29,6 +43,21 @@ public struct WireDecoder: Sendable {
         guard case .object(let object) = document else {
             throw WireError(.malformedJSON, "a message must be a JSON object")
         }
+        if case .string("batch")? = object["kind"] {
+            return try batch(Fields(object))
+        }
+        return .message(try message(object))
+    }
+
+    /// Decodes one frame from an array of bytes.
+    public func decodeFrame(_ bytes: [UInt8]) throws(WireError) -> WireFrame {
+        let result: Result<WireFrame, WireError> = bytes.withUnsafeBytes { buffer in
+            Result { () throws(WireError) in try decodeFrame(buffer) }
+        }
+        return try result.get()
+    }
+
+    private func message(_ object: JSONObject) throws(WireError) -> WireMessage {
         let fields = Fields(object)
         do {
             return try decode(fields)
@@ -38,6 +67,27 @@ public struct WireDecoder: Sendable {
             attributed.sender = try? sender(fields)
             throw attributed
         }
+    }
+
+    private func batch(_ fields: Fields) throws(WireError) -> WireFrame {
+        guard case .integer(WireMessage.protocolVersion)? = fields.object["v"] else {
+            throw WireError(.unsupportedVersion, "a batch must have \"v\": 1 (this collector speaks 1)")
+        }
+        let relay = try fields.string("relay")
+        try checkIdentifier(relay, field: "relay")
+        guard case .array(let elements)? = fields.object["messages"] else {
+            throw WireError(.invalidField, "field \"messages\" of a batch must be a list of messages")
+        }
+        let messages = elements.map { element -> Result<WireMessage, WireError> in
+            guard case .object(let object) = element else {
+                return .failure(WireError(.malformedJSON, "an entry of a batch's \"messages\" is not a JSON object"))
+            }
+            if case .string("batch")? = object["kind"] {
+                return .failure(WireError(.unknownKind, "a batch may not hold a batch"))
+            }
+            return Result { () throws(WireError) in try message(object) }
+        }
+        return .batch(relay: relay, messages)
     }
 
     /// Decodes one message from an array of bytes.

@@ -208,3 +208,12 @@ public struct UserSummary: Sendable, Hashable {
         self.values = values
     }
 }
+
+/// What one ZeroMQ frame holds: a message, or a relay's batch of its ranks' messages, each
+/// decoded, or refused, on its own.
+public enum WireFrame: Sendable {
+    /// One message.
+    case message(WireMessage)
+    /// A relay's batch: the relay's id and its messages in the order they came.
+    case batch(relay: String, [Result<WireMessage, WireError>])
+}
