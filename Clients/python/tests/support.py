@@ -35,9 +35,12 @@ CASES = REPO / "Tests" / "ChorusCollectorTests" / "Cases"
 class WireTap:
     """A PULL socket bound where a collector would be, decoding what arrives."""
 
-    def __init__(self, endpoint: str):
+    def __init__(self, endpoint: str, curve_secret_key: Optional[bytes] = None):
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.PULL)
+        if curve_secret_key is not None:
+            self.socket.curve_server = True
+            self.socket.curve_secretkey = curve_secret_key
         self.socket.bind(endpoint)
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.frames: list[bytes] = []
@@ -73,10 +76,13 @@ class AckingCollector(WireTap):
     `ipc` paths must stay under about 100 bytes, so it lives in a fresh short temporary folder.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, curve_secret_key: Optional[bytes] = None) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="chorus-"))
-        super().__init__(f"ipc://{self.directory}/c")
+        super().__init__(f"ipc://{self.directory}/c", curve_secret_key)
         self.publisher = self.context.socket(zmq.PUB)
+        if curve_secret_key is not None:
+            self.publisher.curve_server = True
+            self.publisher.curve_secretkey = curve_secret_key
         self.publisher.bind(self.endpoint + ".ack")
         self.id = uuid.uuid4().hex
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+import zmq
 
 from chorus import Run, RunSettings
 from chorus.relay import RESEND_AFTER
@@ -231,6 +232,22 @@ def test_malformed_acks_are_ignored_and_the_relay_keeps_going(acking: AckingColl
         thread.join(0.05)
     assert result == [True]
     assert run._sender._relay.returncode == 0
+
+
+def test_the_ack_socket_uses_curve_when_the_keys_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    server_public, server_secret = zmq.curve_keypair()
+    _, worker_secret = zmq.curve_keypair()
+    monkeypatch.setenv("CHORUS_CURVE_SERVER_KEY", server_public.decode())
+    monkeypatch.setenv("CHORUS_CURVE_SECRET_KEY", worker_secret.decode())
+    acking = AckingCollector(curve_secret_key=server_secret)
+    try:
+        run = start(acking.endpoint)
+        run.log({"i": 0})
+        received(acking, 2)
+        assert seqs(sent_again(acking, run, 0)) == [1], "the ack came through the encrypted SUB socket"
+        run.finish(timeout=1.0)
+    finally:
+        acking.close()
 
 
 @pytest.mark.parametrize(
