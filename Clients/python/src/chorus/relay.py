@@ -46,11 +46,11 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 import zmq
-from zmq.utils.monitor import recv_monitor_message
 
-from .acks import Ack, ack_topic, parse_ack
+from .acks import Ack
 from .retention import DEFAULT_MAX_RETAINED, RetentionBuffer
 from .settings import RunSettings
+from .sockets import AckSocket, use_curve
 from .wire import WireEncoder
 
 HEARTBEAT_INTERVAL = 2.0
@@ -79,28 +79,6 @@ EXIT_RESERVE = 0.1
 
 _READ_BYTES = 1 << 16
 _MAX_WAIT_MS = 50
-_REFUSALS = (
-    zmq.EVENT_CONNECT_RETRIED
-    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-)
-"""Ack socket events that say nothing acks there (yet): connection refused, or not a PUB socket."""
-
-
-def _use_curve(socket: zmq.Socket, environ: "os._Environ[str] | dict[str, str]") -> None:
-    """Encrypts the connection with CURVE when `CHORUS_CURVE_SERVER_KEY` (the collector's
-    public key) and `CHORUS_CURVE_SECRET_KEY` (this worker's secret key) are both set, as for
-    a collector started with `--curve-secret-key-file` (see protocol.md, section 7)."""
-    server = environ.get("CHORUS_CURVE_SERVER_KEY")
-    secret = environ.get("CHORUS_CURVE_SECRET_KEY")
-    if not server and not secret:
-        return
-    if not (server and secret):
-        raise ValueError("set both CHORUS_CURVE_SERVER_KEY and CHORUS_CURVE_SECRET_KEY, or neither")
-    socket.curve_serverkey = server.encode()
-    socket.curve_secretkey = secret.encode()
-    socket.curve_publickey = zmq.curve_public(secret.encode())
 
 
 def _flatten(data: Mapping[str, Any], prefix: str, into: dict[str, Any]) -> None:
@@ -150,8 +128,6 @@ class Relay:
         self._ended = False
         self._durable_moved_at = time.monotonic()
         self._last_resend = float("-inf")
-        self._ack_connected = False
-        self._ack_refused = False
         self._started = time.monotonic()
         self.sent = 0
         self.resent = 0
@@ -159,17 +135,11 @@ class Relay:
         self._warned: set[str] = set()
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.PUSH)
-        _use_curve(self._socket, os.environ)
+        use_curve(self._socket)
         self._socket.connect(settings.endpoint)
-        self._acks: Optional[zmq.Socket] = None
-        self._monitor: Optional[zmq.Socket] = None
+        self._acks: Optional[AckSocket] = None
         if settings.ack_endpoint is not None:
-            self._acks = self._context.socket(zmq.SUB)
-            _use_curve(self._acks, os.environ)
-            self._acks.setsockopt(zmq.SUBSCRIBE, ack_topic(settings.run_id, settings.rank, incarnation))
-            self._monitor = self._acks.get_monitor_socket(
-                zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED | _REFUSALS)
-            self._acks.connect(settings.ack_endpoint)
+            self._acks = AckSocket(self._context, settings.ack_endpoint, settings.run_id, settings.rank, incarnation)
 
     def run(self) -> None:
         """Relays until `close` has been handled, or the input ended and the backlog is sent."""
@@ -191,16 +161,17 @@ class Relay:
             reading = self._input_open and len(self._backlog) < MAX_BACKLOG
             poller.register(self._input, zmq.POLLIN if reading else 0)
             poller.register(self._socket, zmq.POLLOUT if self._held is not None else 0)
-            if self._acks is not None and self._monitor is not None:
-                poller.register(self._acks, zmq.POLLIN)
-                poller.register(self._monitor, zmq.POLLIN)
+            if self._acks is not None:
+                poller.register(self._acks.socket, zmq.POLLIN)
+                poller.register(self._acks.monitor, zmq.POLLIN)
             for source, _ in poller.poll(self._wait_ms()):
                 if source == self._input:
                     self._read()
-                elif source is self._acks:
-                    self._hear_acks()
-                elif source is self._monitor:
-                    self._watch_ack_socket()
+                elif self._acks is not None and source is self._acks.socket:
+                    for ack in self._acks.receive(self._refuse_ack):
+                        self._on_ack(ack)
+                elif self._acks is not None and source is self._acks.monitor:
+                    self._acks.watch()
         self._close()
 
     def report(self) -> dict[str, Any]:
@@ -226,13 +197,14 @@ class Relay:
         now = time.monotonic()
         if self._draining_since is None:
             self._draining_since = now
-        if self._monitor is not None:
-            self._watch_ack_socket()
         if not self._collectors:
             # No ack yet: a collector whose ack socket is connected acks within a second or so;
             # one without an ack socket never does, and then the relay ends as it always did.
-            if not self._ack_connected:
-                return self._acks is None or self._ack_refused or now - self._started >= CONNECT_WAIT
+            if self._acks is None:
+                return True
+            self._acks.watch()
+            if not self._acks.connected:
+                return self._acks.refused or now - self._started >= CONNECT_WAIT
             return now - self._draining_since >= FIRST_ACK_WAIT
         if self._closing:
             return self._confirmed(self._retained.confirmable_limit(self._end_seq))
@@ -322,19 +294,8 @@ class Relay:
             return None, 0
         return frame, seq
 
-    def _hear_acks(self) -> None:
-        assert self._acks is not None
-        settings = self._settings
-        while True:
-            try:
-                frames = self._acks.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            ack = parse_ack(frames, settings.run_id, settings.rank, self._incarnation)
-            if isinstance(ack, Ack):
-                self._on_ack(ack)
-            else:
-                self._warn("ack", f"ignored a message on the ack socket that is not an ack for this run: {ack}")
+    def _refuse_ack(self, reason: str) -> None:
+        self._warn("ack", f"ignored a message on the ack socket that is not an ack for this run: {reason}")
 
     def _on_ack(self, ack: Ack) -> None:
         now = time.monotonic()
@@ -368,16 +329,6 @@ class Relay:
             frames.append((self._end, 0))
         self._resend = collections.deque(frames)
 
-    def _watch_ack_socket(self) -> None:
-        assert self._monitor is not None
-        while True:
-            try:
-                event = recv_monitor_message(self._monitor, zmq.NOBLOCK)["event"]
-            except zmq.Again:
-                return
-            self._ack_connected = event == zmq.EVENT_HANDSHAKE_SUCCEEDED
-            self._ack_refused = bool(event & _REFUSALS)
-
     def _close(self) -> None:
         unsent = len(self._backlog) + (1 if self._held is not None and self._held_seq and not self._held_again else 0)
         if unsent:
@@ -391,10 +342,8 @@ class Relay:
         linger_ms = int(remaining * 1000) if remaining != float("inf") and remaining > 0 else 0
         if self._confirmed(self._end_seq):
             linger_ms = 0
-        if self._acks is not None and self._monitor is not None:
-            self._acks.disable_monitor()
-            self._monitor.close(linger=0)
-            self._acks.close(linger=0)
+        if self._acks is not None:
+            self._acks.close()
         self._socket.close(linger=linger_ms)
         self._context.term()
 
