@@ -79,7 +79,7 @@ class AckingCollector(WireTap):
     def __init__(self, curve_secret_key: Optional[bytes] = None) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="chorus-"))
         super().__init__(f"ipc://{self.directory}/c", curve_secret_key)
-        self.publisher = self.context.socket(zmq.PUB)
+        self.publisher = self.context.socket(zmq.XPUB)  # a PUB that also hears subscriptions
         if curve_secret_key is not None:
             self.publisher.curve_server = True
             self.publisher.curve_secretkey = curve_secret_key
@@ -92,6 +92,14 @@ class AckingCollector(WireTap):
         message = {"v": 1, "kind": "ack", "run": settings.run_id, "rank": settings.rank, "inc": run.incarnation,
                    "durable_seq": durable_seq, "ended": ended, "collector": collector or self.id}
         self.publisher.send_multipart([topic(run), json.dumps(message).encode()])
+
+    def wait_for_subscriber(self, run: Any, timeout: float = 5.0) -> None:
+        """Returns once `run`'s relay has subscribed: acks published before that go nowhere."""
+        deadline = time.monotonic() + timeout
+        while self.publisher.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+            if self.publisher.recv() == b"\x01" + topic(run):
+                return
+        raise AssertionError(f"the relay did not subscribe to its acks within {timeout} s")
 
     def acking_until(self, run: Any, durable_seq: int, kind: str, ended: bool = False,
                      collector: Optional[str] = None, timeout: float = 10.0) -> list[dict[str, Any]]:

@@ -21,11 +21,12 @@ launcher's signal to the training process's group does not cut its last sends sh
 
 Acks (protocol.md, section 8): a SUB socket hears the collector say how far the records are
 committed. Every log record sent stays in a `RetentionBuffer` until an ack covers it. On an
-ack from a collector not heard before, or when acks keep coming without covering what was
-sent `RESEND_AFTER` seconds ago, the relay sends hello, the latest define of each metric,
-the summary so far, the uncovered records and `end` (if sent) again, alternating with new
-messages so that the training process never stalls behind a resend. After `end` it waits
-for an ack that confirms everything; without any ack heard it exits as soon as all is sent.
+ack from another collector than the last one (it restarted), or when acks keep coming but
+have not moved for `RESEND_AFTER` seconds while records sent before that are uncovered, the
+relay sends hello, the latest define of each metric, the summary so far, the uncovered
+records and `end` (if sent) again, alternating with new messages so that the training
+process never stalls behind a resend. After `end` it waits for an ack that confirms
+everything; without any ack heard it exits as soon as all is sent.
 
 Output (standard output): one JSON line at exit, `{"sent": N, "confirmed": B, "unconfirmed":
 K, "resent": R, "evicted": E}`: log records handed to ZeroMQ, whether the collector confirmed
@@ -50,7 +51,7 @@ import zmq
 from .acks import Ack
 from .retention import DEFAULT_MAX_RETAINED, RetentionBuffer
 from .settings import RunSettings
-from .sockets import AckSocket, use_curve
+from .sockets import AckSocket, ping, use_curve
 from .wire import WireEncoder
 
 HEARTBEAT_INTERVAL = 2.0
@@ -124,7 +125,7 @@ class Relay:
         self._defines: dict[str, bytes] = {}
         self._summary: dict[str, Any] = {}
         self._retained = RetentionBuffer(max_retained)
-        self._collectors: set[str] = set()
+        self._collector: Optional[str] = None
         self._ended = False
         self._durable_moved_at = time.monotonic()
         self._last_resend = float("-inf")
@@ -136,6 +137,7 @@ class Relay:
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.PUSH)
         use_curve(self._socket)
+        ping(self._socket)
         self._socket.connect(settings.endpoint)
         self._acks: Optional[AckSocket] = None
         if settings.ack_endpoint is not None:
@@ -197,7 +199,7 @@ class Relay:
         now = time.monotonic()
         if self._draining_since is None:
             self._draining_since = now
-        if not self._collectors:
+        if self._collector is None:
             # No ack yet: a collector whose ack socket is connected acks within a second or so;
             # one without an ack socket never does, and then the relay ends as it always did.
             if self._acks is None:
@@ -299,8 +301,8 @@ class Relay:
 
     def _on_ack(self, ack: Ack) -> None:
         now = time.monotonic()
-        restarted = ack.collector not in self._collectors
-        self._collectors.add(ack.collector)
+        restarted = self._collector is not None and ack.collector != self._collector
+        self._collector = ack.collector
         before = self._retained.durable_seq
         self._retained.cover(ack.durable_seq, restart=restarted)
         if self._retained.durable_seq != before:

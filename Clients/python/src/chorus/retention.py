@@ -67,7 +67,7 @@ class RetentionBuffer:
 
         Args:
             durable_seq: every record 1 … it is committed.
-            restart: the ack comes from a collector not heard before, whose count replaces
+            restart: the ack comes from another collector than the last, whose count replaces
                 the last one even if lower (it may have lost what the last one held).
         """
         self.durable_seq = durable_seq if restart else max(self.durable_seq, durable_seq)

@@ -57,8 +57,8 @@ class RunSettings:
         `TORCHELASTIC_RESTART_COUNT` when that is set, else `attempt`, else 0, as
         protocol.md prescribes (an elastic agent's restart count is the truth). The ack
         endpoint comes from `ack_endpoint`, else `CHORUS_ACK_ENDPOINT`, else it is derived
-        from the endpoint as the collector derives it (`ack_endpoint_beside`); `False` or
-        `"none"` turns acks off.
+        from the endpoint as the collector derives it (`ack_endpoint_beside`); `False`,
+        `"none"` or an empty string turns acks off, as in the Swift client.
 
         Raises:
             ValueError: a value, passed or taken from the environment, is out of range or
@@ -125,9 +125,9 @@ def ack_endpoint_beside(endpoint: str) -> str:
 
 def _ack_endpoint(value: Union[str, bool, None], endpoint: str, environ: Mapping[str, str]) -> Optional[str]:
     source = "ack_endpoint"
-    if value is None and environ.get("CHORUS_ACK_ENDPOINT"):
+    if value is None and "CHORUS_ACK_ENDPOINT" in environ:
         value, source = environ["CHORUS_ACK_ENDPOINT"], "CHORUS_ACK_ENDPOINT"
-    if value is False or (isinstance(value, str) and value.lower() == "none"):
+    if value is False or (isinstance(value, str) and value.lower() in ("none", "")):
         return None
     if value is None or value is True:
         return ack_endpoint_beside(endpoint)

@@ -35,6 +35,20 @@ def use_curve(socket: zmq.Socket, environ: Mapping[str, str] = os.environ) -> No
     socket.curve_publickey = zmq.curve_public(secret.encode())
 
 
+PING_INTERVAL_MS = 1000
+"""How often each connection is pinged (ZeroMQ's heartbeats), as the collector does."""
+
+PING_TIMEOUT_MS = 3000
+"""Silence after which a connection counts as dead and is made afresh (protocol.md, section 8)."""
+
+
+def ping(socket: zmq.Socket) -> None:
+    """Pings every connection of `socket`, so that one a cut network left looking alive is dropped
+    and made afresh instead of holding what is sent into it."""
+    socket.heartbeat_ivl = PING_INTERVAL_MS
+    socket.heartbeat_timeout = PING_TIMEOUT_MS
+
+
 class AckSocket:
     """A SUB socket subscribed to one incarnation's acks, watching whether anything acks there.
 
@@ -46,6 +60,7 @@ class AckSocket:
         self._identity = (run_id, rank, incarnation)
         self.socket = context.socket(zmq.SUB)
         use_curve(self.socket)
+        ping(self.socket)
         self.socket.setsockopt(zmq.SUBSCRIBE, ack_topic(run_id, rank, incarnation))
         events = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED | _REFUSALS
         self.monitor = self.socket.get_monitor_socket(events)
