@@ -51,7 +51,7 @@ import zmq
 from .acks import Ack
 from .retention import DEFAULT_MAX_RETAINED, RetentionBuffer
 from .settings import RunSettings
-from .sockets import AckSocket, ping, use_curve
+from .sockets import AckSocket, use_curve
 from .wire import WireEncoder
 
 HEARTBEAT_INTERVAL = 2.0
@@ -137,7 +137,9 @@ class Relay:
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.PUSH)
         use_curve(self._socket)
-        ping(self._socket)
+        # No ZeroMQ heartbeats on PUSH: a collector that stops reading under load never sees the
+        # pings, so the timeout would drop a live connection and what it holds. The collector's
+        # PULL socket pings, and the SUB socket's pings see a cut network.
         self._socket.connect(settings.endpoint)
         self._acks: Optional[AckSocket] = None
         if settings.ack_endpoint is not None:
