@@ -31,6 +31,19 @@ def collector_binary() -> str:
     return binary
 
 
+def _free_port_pair() -> int:
+    """A loopback port that is free, and the next one too: the collector binds its acks there."""
+    while True:
+        with socket.socket() as probe, socket.socket() as beside:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            try:
+                beside.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+
+
 class Collector:
     """`chorus collect` bound to a free loopback port, storing into its own SQLite file."""
 
@@ -41,11 +54,7 @@ class Collector:
         `port` is the first restarted."""
         self.binary = binary
         self.store = directory / "chorus.sqlite"
-        if port is None:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
-        self.port = port
+        self.port = port if port is not None else _free_port_pair()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
         self.log_path = directory / log_name
         with open(self.log_path, "wb") as log:
