@@ -31,17 +31,32 @@ def collector_binary() -> str:
     return binary
 
 
+def _free_port_pair() -> int:
+    """A loopback port that is free, and the next one too: the collector binds its acks there."""
+    while True:
+        with socket.socket() as probe, socket.socket() as beside:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            try:
+                beside.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+
+
 class Collector:
     """`chorus collect` bound to a free loopback port, storing into its own SQLite file."""
 
-    def __init__(self, binary: str, directory: Path, *options: str):
+    def __init__(self, binary: str, directory: Path, *options: str, port: Optional[int] = None,
+                 log_name: str = "collector.log"):
+        """Starts it on `port` (default: a free one) with the store `directory/chorus.sqlite`,
+        writing its output to `directory/log_name`; a second one on the same `directory` and
+        `port` is the first restarted."""
         self.binary = binary
         self.store = directory / "chorus.sqlite"
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = port if port is not None else _free_port_pair()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
-        self.log_path = directory / "collector.log"
+        self.log_path = directory / log_name
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [binary, "collect", "--bind", self.endpoint, "--store", str(self.store), *options],
@@ -97,14 +112,16 @@ class Collector:
         ]
 
 
+def start_worker(script: dict[str, Any], path: Path) -> subprocess.Popen[str]:
+    """Starts one `worker.py` process playing `script`, which it reads from `path`."""
+    path.write_text(json.dumps(script))
+    return subprocess.Popen([sys.executable, str(WORKER), str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def run_workers(scripts: list[dict[str, Any]], directory: Path, timeout: float = 120.0) -> None:
     """Runs one `worker.py` process per script, all at once, and checks that each exits 0."""
-    processes = []
-    for index, script in enumerate(scripts):
-        path = directory / f"worker-{index}.json"
-        path.write_text(json.dumps(script))
-        processes.append(subprocess.Popen([sys.executable, str(WORKER), str(path)],
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    processes = [start_worker(script, directory / f"worker-{index}.json") for index, script in enumerate(scripts)]
     for process in processes:
         output, _ = process.communicate(timeout=timeout)
         assert process.returncode == 0, f"a worker failed:\n{output}"

@@ -9,7 +9,7 @@ import pytest
 
 import chorus
 from collector import Collector, collector_binary
-from support import LAUNCHER_VARIABLES, WireTap
+from support import LAUNCHER_VARIABLES, AckingCollector, WireTap
 
 
 @pytest.fixture
@@ -26,6 +26,14 @@ def ipc_tap(tmp_path: Path) -> Iterator[WireTap]:
     wire_tap = WireTap(f"ipc://{tmp_path}/collector.sock")
     yield wire_tap
     wire_tap.close()
+
+
+@pytest.fixture
+def acking() -> Iterator[AckingCollector]:
+    """A fake collector with an ack socket on unique ipc:// paths; the test publishes the acks."""
+    fake = AckingCollector()
+    yield fake
+    fake.close()
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Optional
 
@@ -13,6 +16,9 @@ import zmq
 
 LAUNCHER_VARIABLES = (
     "CHORUS_ENDPOINT",
+    "CHORUS_ACK_ENDPOINT",
+    "CHORUS_CURVE_SERVER_KEY",
+    "CHORUS_CURVE_SECRET_KEY",
     "CHORUS_RUN_ID",
     "TORCHELASTIC_RUN_ID",
     "SLURM_JOB_ID",
@@ -29,9 +35,12 @@ CASES = REPO / "Tests" / "ChorusCollectorTests" / "Cases"
 class WireTap:
     """A PULL socket bound where a collector would be, decoding what arrives."""
 
-    def __init__(self, endpoint: str):
+    def __init__(self, endpoint: str, curve_secret_key: Optional[bytes] = None):
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.PULL)
+        if curve_secret_key is not None:
+            self.socket.curve_server = True
+            self.socket.curve_secretkey = curve_secret_key
         self.socket.bind(endpoint)
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.frames: list[bytes] = []
@@ -59,6 +68,69 @@ class WireTap:
     def close(self) -> None:
         self.socket.close(linger=0)
         self.context.term()
+
+
+class AckingCollector(WireTap):
+    """A fake collector: a PULL socket, and a PUB socket beside it (`PATH.ack`) that the test acks on.
+
+    `ipc` paths must stay under about 100 bytes, so it lives in a fresh short temporary folder.
+    """
+
+    def __init__(self, curve_secret_key: Optional[bytes] = None) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="chorus-"))
+        super().__init__(f"ipc://{self.directory}/c", curve_secret_key)
+        self.publisher = self.context.socket(zmq.XPUB)  # a PUB that also hears subscriptions
+        if curve_secret_key is not None:
+            self.publisher.curve_server = True
+            self.publisher.curve_secretkey = curve_secret_key
+        self.publisher.bind(self.endpoint + ".ack")
+        self.id = uuid.uuid4().hex
+
+    def ack(self, run: Any, durable_seq: int, ended: bool = False, collector: Optional[str] = None) -> None:
+        """Publishes one ack for `run`'s incarnation, as the collector `collector` (default: this one)."""
+        settings = run.settings
+        message = {"v": 1, "kind": "ack", "run": settings.run_id, "rank": settings.rank, "inc": run.incarnation,
+                   "durable_seq": durable_seq, "ended": ended, "collector": collector or self.id}
+        self.publisher.send_multipart([topic(run), json.dumps(message).encode()])
+
+    def wait_for_subscriber(self, run: Any, timeout: float = 5.0) -> None:
+        """Returns once `run`'s relay has subscribed: acks published before that go nowhere."""
+        deadline = time.monotonic() + timeout
+        while self.publisher.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+            if self.publisher.recv() == b"\x01" + topic(run):
+                return
+        raise AssertionError(f"the relay did not subscribe to its acks within {timeout} s")
+
+    def acking_until(self, run: Any, durable_seq: int, kind: str, ended: bool = False,
+                     collector: Optional[str] = None, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Acks every 50 ms (a SUB socket hears nothing until its subscription has arrived) and
+        returns the messages received up to and including the first of `kind`."""
+        deadline = time.monotonic() + timeout
+        messages: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            self.ack(run, durable_seq, ended, collector)
+            while (message := self.receive(timeout=0.05)) is not None:
+                messages.append(message)
+                if message["kind"] == kind:
+                    return messages
+        raise AssertionError(f"no {kind} within {timeout} s; got {[m['kind'] for m in messages]}")
+
+    def drain(self, quiet: float = 0.3) -> list[dict[str, Any]]:
+        """Every message until none has come for `quiet` seconds."""
+        messages = []
+        while (message := self.receive(timeout=quiet)) is not None:
+            messages.append(message)
+        return messages
+
+    def close(self) -> None:
+        self.publisher.close(linger=0)
+        super().close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def topic(run: Any) -> bytes:
+    """The ack topic of `run`'s incarnation: `RUN/RANK/INC/`."""
+    return f"{run.settings.run_id}/{run.settings.rank}/{run.incarnation}/".encode()
 
 
 def free_tcp_endpoint() -> str:

@@ -7,7 +7,9 @@ with SIGTERM and reads the result back with `chorus export`.
 
 from __future__ import annotations
 
+import json
 import math
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,13 @@ import pytest
 
 from collector import (
     Collector,
+    collector_binary,
     expected_history,
     first_difference,
     reduction,
     run_workers,
     same,
+    start_worker,
     summary,
 )
 from support import case_scripts, client_cases
@@ -178,8 +182,6 @@ def test_curve_lets_in_allowed_workers_only(tmp_path: Path) -> None:
 
     import zmq
 
-    from collector import collector_binary
-
     server_public, server_secret = zmq.curve_keypair()
     member_public, member_secret = zmq.curve_keypair()
     _, stranger_secret = zmq.curve_keypair()
@@ -217,3 +219,51 @@ def test_curve_lets_in_allowed_workers_only(tmp_path: Path) -> None:
     with sqlite3.connect(collector.store) as store:
         runs = {name for (name,) in store.execute("SELECT name FROM runs")}
     assert stranger not in runs, "a worker with a key the collector does not allow got data in"
+
+
+def test_a_collector_killed_mid_run_and_restarted_on_its_store_loses_nothing(tmp_path: Path) -> None:
+    binary = collector_binary()
+    first = Collector(binary, tmp_path)
+    run, steps = unique_run("restart"), 3000
+    logged = [(step, {"i": step, "loss": 1 / (step + 1)}) for step in range(steps)]
+    calls: list[list[Any]] = []
+    for step, data in logged:
+        calls.append(["log", {"data": data}])
+        if step % 100 == 99:  # about 1.5 s of logging, so that the kill lands in the middle
+            calls.append(["sleep", {"seconds": 0.05}])
+
+    def stored() -> int:
+        try:
+            return len(first.history(run))
+        except AssertionError:  # chorus export: no such run in the store yet
+            return 0
+
+    calls.append(["finish", {"timeout": 60}])
+    worker_script = {"init": {"run_id": run, "endpoint": first.endpoint}, "calls": calls, "report": True}
+    worker = start_worker(worker_script, tmp_path / "worker.json")
+    second = None
+    try:
+        deadline = time.monotonic() + 30.0
+        while not stored() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # A little later, so that the worker has most likely heard an ack from this collector and
+        # resends on hearing the next one's; if not, the stall rule resends 5 s later.
+        time.sleep(0.2)
+        first.process.kill()
+        first.process.wait()
+        stored_rows = stored()
+        assert 0 < stored_rows < steps, f"the kill did not land mid-run: {stored_rows} of {steps} rows stored"
+        time.sleep(0.3)  # the worker logs on while no collector listens
+        second = Collector(binary, tmp_path, port=first.port, log_name="restarted.log")
+        output, _ = worker.communicate(timeout=120)
+        assert worker.returncode == 0, output
+        second.stop()
+    finally:
+        for process in (worker, first.process, second and second.process):
+            if process is not None and process.poll() is None:
+                process.kill()
+    history = second.history(run)
+    assert first_difference(history, expected_history({0: logged})) is None, first_difference(
+        history, expected_history({0: logged}))
+    report = json.loads(output.splitlines()[-1])
+    assert report["confirmed"] is True and report["unconfirmed"] == 0 and report["dropped"] == 0, report

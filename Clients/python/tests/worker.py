@@ -10,6 +10,8 @@ The script is a JSON object:
   "reduce": …, "goal": …}]`, `["summary", {key: value}]`, `["finish", {"timeout": 10}]`,
   `["sleep", {"seconds": 0.5}]`.
 - `environ` (optional): variables set before `chorus.init`, such as the CURVE keys.
+- `report` (optional): `true` prints, after the calls, one JSON line with what the last
+  finished run reports: `confirmed`, `unconfirmed`, `resent`, `dropped`.
 - `exit` (optional): `"immediately"` ends the process with `os._exit(0)` right after the
   calls, skipping the interpreter's cleanup and the `atexit` hook: what a worker killed
   right after `finish()` looks like. `"killed"` sends the process SIGKILL instead.
@@ -22,9 +24,13 @@ import os
 import signal
 import sys
 import time
-from typing import Any
+from typing import Any, Optional
 
 import chorus
+
+
+_finished: Optional[chorus.Run] = None
+"""The run the last `finish` call finished."""
 
 
 def play(calls: list[list[Any]]) -> None:
@@ -37,6 +43,8 @@ def play(calls: list[list[Any]]) -> None:
         elif name == "summary":
             chorus.summary.update(arguments)
         elif name == "finish":
+            global _finished
+            _finished = chorus.run
             chorus.finish(**arguments)
         elif name == "sleep":
             time.sleep(arguments["seconds"])
@@ -50,6 +58,9 @@ def main(path: str) -> None:
     os.environ.update(script.get("environ", {}))
     chorus.init(**script["init"])
     play(script["calls"])
+    if script.get("report") and _finished is not None:
+        report = {name: getattr(_finished, name) for name in ("confirmed", "unconfirmed", "resent", "dropped")}
+        print(json.dumps(report), flush=True)
     if script.get("exit") == "immediately":
         os._exit(0)
     if script.get("exit") == "killed":

@@ -17,8 +17,9 @@ The module-level `chorus.log`, `chorus.define_metric`, `chorus.summary` and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
+from .retention import DEFAULT_MAX_RETAINED
 from .runs import DEFAULT_MAX_QUEUED, Run, Summary
 from .settings import DEFAULT_ENDPOINT, RunSettings
 from .wire import CLIENT_VERSION
@@ -37,7 +38,9 @@ def init(
     attempt: Optional[int] = None,
     resume_step: Optional[int] = None,
     *,
+    ack_endpoint: Union[str, bool, None] = None,
     max_queued: int = DEFAULT_MAX_QUEUED,
+    max_retained: int = DEFAULT_MAX_RETAINED,
 ) -> Run:
     """Starts a run in this process and makes it the one the module-level calls use.
 
@@ -50,9 +53,14 @@ def init(
         world_size: how many ranks the run waits for; default `WORLD_SIZE`, else 1.
         attempt: the restart count; `TORCHELASTIC_RESTART_COUNT` overrides it when set.
         resume_step: the first step this attempt logs again after restoring a checkpoint.
+        ack_endpoint: where the collector publishes acks; default `CHORUS_ACK_ENDPOINT`,
+            else beside `endpoint` (`tcp://HOST:PORT+1`, `ipc:///PATH.ack`). `False` or
+            `"none"` turns acks off.
         max_queued: log records queued for the sender at most. When the queue is full,
             `log` waits for room while the collector is reachable; while it is not, the
             oldest record is dropped and counted in `Run.dropped`.
+        max_retained: sent log records kept until the collector acks them, at most; past
+            it the oldest is no longer kept, and a collector fault could lose it.
 
     Returns:
         The run. A run started earlier by `init` is finished first.
@@ -68,10 +76,11 @@ def init(
         world_size=world_size,
         attempt=attempt,
         resume_step=resume_step,
+        ack_endpoint=ack_endpoint,
     )
     if _current is not None:
         _current.finish()
-    _current = Run(settings, max_queued=max_queued)
+    _current = Run(settings, max_queued=max_queued, max_retained=max_retained)
     return _current
 
 
@@ -85,12 +94,13 @@ def define_metric(name: str, reduce: str = "mean", goal: Optional[str] = None) -
     _current_run("define_metric").define_metric(name, reduce=reduce, goal=goal)
 
 
-def finish(timeout: float = 10.0) -> None:
-    """`Run.finish` on the current run, which then is no longer current; without one, nothing."""
+def finish(timeout: float = 10.0) -> Optional[bool]:
+    """`Run.finish` on the current run, which then is no longer current; without one, `None`."""
     global _current
-    if _current is not None:
-        run, _current = _current, None
-        run.finish(timeout)
+    if _current is None:
+        return None
+    run, _current = _current, None
+    return run.finish(timeout)
 
 
 def __getattr__(name: str) -> Any:

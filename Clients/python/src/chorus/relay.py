@@ -10,17 +10,28 @@ the order it arrives, and a `heartbeat` after `HEARTBEAT_INTERVAL` seconds witho
 Input (standard input): frames of a 4-byte big-endian length and a pickled list of items:
 `(seq, step, ts, data)` for a log record, `("define", metric, reduce, goal)`,
 `("summary", data)`, and last `("close", last_seq, timeout)`. On `close` the relay sends
-what it holds, then `end`, and lingers at most until the timeout. If the input ends without
-`close` (the training process died), it sends what it holds within `ORPHAN_GRACE` seconds
-and exits without `end`: the collector then sees the rank fall silent.
+what it holds, then `end`, and waits at most until the timeout (see acks below). If the
+input ends without `close` (the training process died), it sends what it holds within
+`ORPHAN_GRACE` seconds and exits without `end`: the collector then sees the rank fall silent.
 
 It holds at most `MAX_BACKLOG` messages. While ZeroMQ refuses more (the collector is away)
 and the backlog is full, it stops reading, the pipe fills, and the training process applies
 its queue policy. It ignores SIGINT and runs in its own session, so that a Ctrl-C or a
 launcher's signal to the training process's group does not cut its last sends short.
 
-Output (standard output): one JSON line at exit, `{"sent": N}`, the number of log records
-handed to ZeroMQ.
+Acks (protocol.md, section 8): a SUB socket hears the collector say how far the records are
+committed. Every log record sent stays in a `RetentionBuffer` until an ack covers it. On an
+ack from another collector than the last one (it restarted), or when acks keep coming but
+have not moved for `RESEND_AFTER` seconds while records sent before that are uncovered, the
+relay sends hello, the latest define of each metric, the summary so far, the uncovered
+records and `end` (if sent) again, alternating with new messages so that the training
+process never stalls behind a resend. After `end` it waits for an ack that confirms
+everything; without any ack heard it exits as soon as all is sent.
+
+Output (standard output): one JSON line at exit, `{"sent": N, "confirmed": B, "unconfirmed":
+K, "resent": R, "evicted": E}`: log records handed to ZeroMQ, whether the collector confirmed
+every record and `end`, records sent but not confirmed, records sent again, and records that
+left the full retention buffer before an ack covered them.
 """
 
 from __future__ import annotations
@@ -32,11 +43,15 @@ import pickle
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any, Optional
 
 import zmq
 
+from .acks import Ack
+from .retention import DEFAULT_MAX_RETAINED, RetentionBuffer
 from .settings import RunSettings
+from .sockets import AckSocket, use_curve
 from .wire import WireEncoder
 
 HEARTBEAT_INTERVAL = 2.0
@@ -51,48 +66,84 @@ MAX_MESSAGE_BYTES = 1 << 20
 ORPHAN_GRACE = 10.0
 """Seconds to send what is held after the training process died without `finish`."""
 
+RESEND_AFTER = 5.0
+"""Seconds a record may go uncovered by the acks that keep coming before it is sent again."""
+
+FIRST_ACK_WAIT = 3.0
+"""Seconds to wait at the end for a first ack from a connected ack socket that has said nothing."""
+
+CONNECT_WAIT = 0.5
+"""Seconds from the relay's start that it may wait at the end for its ack socket to connect or fail."""
+
+EXIT_RESERVE = 0.1
+"""Seconds of `close`'s timeout kept back for the relay to close its sockets, report and exit."""
+
 _READ_BYTES = 1 << 16
 _MAX_WAIT_MS = 50
 
 
-def _use_curve(socket: zmq.Socket, environ: "os._Environ[str] | dict[str, str]") -> None:
-    """Encrypts the connection with CURVE when `CHORUS_CURVE_SERVER_KEY` (the collector's
-    public key) and `CHORUS_CURVE_SECRET_KEY` (this worker's secret key) are both set, as for
-    a collector started with `--curve-secret-key-file` (see protocol.md, section 7)."""
-    server = environ.get("CHORUS_CURVE_SERVER_KEY")
-    secret = environ.get("CHORUS_CURVE_SECRET_KEY")
-    if not server and not secret:
-        return
-    if not (server and secret):
-        raise ValueError("set both CHORUS_CURVE_SERVER_KEY and CHORUS_CURVE_SECRET_KEY, or neither")
-    socket.curve_serverkey = server.encode()
-    socket.curve_secretkey = secret.encode()
-    socket.curve_publickey = zmq.curve_public(secret.encode())
+def _flatten(data: Mapping[str, Any], prefix: str, into: dict[str, Any]) -> None:
+    """Joins nested keys with `/` as the collector does, so that later values replace earlier ones."""
+    for key, value in data.items():
+        if isinstance(value, dict) and "_type" not in value:
+            _flatten(value, f"{prefix}{key}/", into)
+        else:
+            into[prefix + key] = value
 
 
 class Relay:
-    """Reads batches from a pipe and sends their messages to the collector."""
+    """Reads batches from a pipe, sends their messages to the collector and resends what acks miss."""
 
-    def __init__(self, settings: RunSettings, incarnation: str, start_time: float, input_fd: int):
+    def __init__(
+        self,
+        settings: RunSettings,
+        incarnation: str,
+        start_time: float,
+        input_fd: int,
+        max_retained: int = DEFAULT_MAX_RETAINED,
+    ):
         self._wire = WireEncoder(settings, incarnation, start_time)
+        self._settings = settings
+        self._incarnation = incarnation
         self._rank = settings.rank
         self._input = input_fd
         self._buffer = bytearray()
         self._backlog: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._resend: collections.deque[tuple[bytes, int]] = collections.deque()
         self._held: Optional[bytes] = None
         self._held_seq = 0
+        self._held_again = False
+        self._new_turn = False
         self._input_open = True
         self._closing = False
         self._deadline = float("inf")
         self._end_seq = 0
         self._last_seq = 0
+        self._end: Optional[bytes] = None
+        self._end_sent_at: Optional[float] = None
+        self._draining_since: Optional[float] = None
+        self._defines: dict[str, bytes] = {}
+        self._summary: dict[str, Any] = {}
+        self._retained = RetentionBuffer(max_retained)
+        self._collector: Optional[str] = None
+        self._ended = False
+        self._durable_moved_at = time.monotonic()
+        self._last_resend = float("-inf")
+        self._started = time.monotonic()
         self.sent = 0
+        self.resent = 0
         self._last_send = time.monotonic()
         self._warned: set[str] = set()
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.PUSH)
-        _use_curve(self._socket, os.environ)
+        use_curve(self._socket)
+        # No ZeroMQ heartbeats on PUSH: a collector that stops reading under load never sees the
+        # pings, so the timeout would drop a live connection and what it holds. The collector's
+        # PULL socket pings, and the SUB socket's pings see a cut network.
         self._socket.connect(settings.endpoint)
+        self._acks: Optional[AckSocket] = None
+        if settings.ack_endpoint is not None:
+            self._acks = AckSocket(self._context, settings.ack_endpoint, settings.run_id, settings.rank, incarnation)
 
     def run(self) -> None:
         """Relays until `close` has been handled, or the input ended and the backlog is sent."""
@@ -100,27 +151,72 @@ class Relay:
         poller = zmq.Poller()
         while time.monotonic() < self._deadline:
             self._send_while_possible()
-            if self._held is None and not self._backlog:
-                if self._closing:
-                    self._send_end()
+            if self._held is None and not self._backlog and not self._resend:
+                if self._closing and self._end is None:
+                    self._end = self._wire.end(time.time(), self._end_seq)
+                    self._held, self._held_seq, self._held_again = self._end, 0, False
+                    continue
+                if self._done():
                     break
-                if not self._input_open:
-                    break
-                if time.monotonic() - self._last_send >= HEARTBEAT_INTERVAL:
+                if self._end is None and time.monotonic() - self._last_send >= HEARTBEAT_INTERVAL:
                     self._held, self._held_seq = self._wire.heartbeat(time.time(), self._last_seq), 0
+                    self._held_again = False
                     continue
             reading = self._input_open and len(self._backlog) < MAX_BACKLOG
             poller.register(self._input, zmq.POLLIN if reading else 0)
             poller.register(self._socket, zmq.POLLOUT if self._held is not None else 0)
+            if self._acks is not None:
+                poller.register(self._acks.socket, zmq.POLLIN)
+                poller.register(self._acks.monitor, zmq.POLLIN)
             for source, _ in poller.poll(self._wait_ms()):
                 if source == self._input:
                     self._read()
+                elif self._acks is not None and source is self._acks.socket:
+                    for ack in self._acks.receive(self._refuse_ack):
+                        self._on_ack(ack)
+                elif self._acks is not None and source is self._acks.monitor:
+                    self._acks.watch()
         self._close()
+
+    def report(self) -> dict[str, Any]:
+        """What the relay prints at exit (see the module doc)."""
+        durable = min(self._retained.durable_seq, self._last_seq)
+        return {
+            "sent": self.sent,
+            "confirmed": self._confirmed(self._end_seq),
+            "unconfirmed": max(0, self.sent - durable),
+            "resent": self.resent,
+            "evicted": self._retained.evicted,
+        }
 
     def _wait_ms(self) -> int:
         now = time.monotonic()
         wait = min(self._deadline - now, HEARTBEAT_INTERVAL - (now - self._last_send))
         return max(0, min(_MAX_WAIT_MS, int(wait * 1000) + 1))
+
+    def _done(self) -> bool:
+        """Whether all is sent and there is nothing left to wait for (called with nothing held)."""
+        if not self._closing and self._input_open:
+            return False
+        now = time.monotonic()
+        if self._draining_since is None:
+            self._draining_since = now
+        if self._collector is None:
+            # No ack yet: a collector whose ack socket is connected acks within a second or so;
+            # one without an ack socket never does, and then the relay ends as it always did.
+            if self._acks is None:
+                return True
+            self._acks.watch()
+            if not self._acks.connected:
+                return self._acks.refused or now - self._started >= CONNECT_WAIT
+            return now - self._draining_since >= FIRST_ACK_WAIT
+        if self._closing:
+            return self._confirmed(self._retained.confirmable_limit(self._end_seq))
+        return self._retained.oldest_pending() is None
+
+    def _confirmed(self, through_seq: int) -> bool:
+        """Whether `end` was sent and an ack says it and records 1 … `through_seq` are committed."""
+        return self._end_sent_at is not None and self._ended and self._retained.durable_seq >= through_seq
 
     def _read(self) -> None:
         chunk = os.read(self._input, _READ_BYTES)
@@ -140,65 +236,118 @@ class Relay:
                 if item[0] == "close":
                     _, self._end_seq, timeout = item
                     self._closing = True
-                    self._deadline = time.monotonic() + timeout
+                    self._deadline = time.monotonic() + max(0.0, timeout - EXIT_RESERVE)
                 else:
                     self._backlog.append(item)
 
+    def _take(self) -> bool:
+        """Holds the next frame: resent and new messages take turns, so neither waits behind the other."""
+        self._new_turn = not self._new_turn
+        if self._resend and not (self._new_turn and self._backlog):
+            self._held, self._held_seq = self._resend.popleft()
+            self._held_again = True
+            return True
+        while self._backlog:
+            self._held, self._held_seq = self._encode(self._backlog.popleft())
+            self._held_again = False
+            if self._held is not None:
+                return True
+        return False
+
     def _send_while_possible(self) -> None:
-        while True:
-            if self._held is None:
-                if not self._backlog:
-                    return
-                self._held, self._held_seq = self._encode(self._backlog.popleft())
-                if self._held is None:
-                    continue
+        while self._held is not None or self._take():
+            frame = self._held
+            assert frame is not None
             try:
-                self._socket.send(self._held, zmq.NOBLOCK)
+                self._socket.send(frame, zmq.NOBLOCK)
             except zmq.Again:
                 return
             self._held = None
-            self._last_send = time.monotonic()
-            if self._held_seq:
-                self._last_seq = self._held_seq
-                self.sent += 1
+            now = self._last_send = time.monotonic()
+            if frame is self._end and self._end_sent_at is None:
+                self._end_sent_at = now
+            if not self._held_seq:
+                continue
+            if self._held_again:
+                self.resent += 1
+                continue
+            self._last_seq = self._held_seq
+            self.sent += 1
+            if self._acks is not None:
+                self._retained.add(self._held_seq, frame, now)
 
     def _encode(self, item: tuple[Any, ...]) -> tuple[Optional[bytes], int]:
         """The frame of one input item and its sequence number (0 unless a log record)."""
         if item[0] == "define":
-            return self._wire.define(*item[1:]), 0
+            frame = self._defines[item[1]] = self._wire.define(*item[1:])
+            return frame, 0
         if item[0] == "summary":
+            _flatten(item[1], "", self._summary)
             return self._wire.summary(item[1]), 0
         seq, step, ts, data = item
         try:
             frame = self._wire.log(seq, step, ts, data)
         except (TypeError, ValueError) as error:  # e.g. an int too long for str()
             self._warn("encode", f"a record for step {step} cannot be encoded ({error}); dropped")
+            self._retained.skip(seq)
             return None, 0
         if len(frame) > MAX_MESSAGE_BYTES:
             self._warn("size", f"a record for step {step} is {len(frame)} bytes, over the collector's "
                                f"{MAX_MESSAGE_BYTES}-byte limit; dropped (log fewer or smaller values per call)")
+            self._retained.skip(seq)
             return None, 0
         return frame, seq
 
-    def _send_end(self) -> None:
-        end = self._wire.end(time.time(), self._end_seq)
-        while True:
-            try:
-                self._socket.send(end, zmq.NOBLOCK)
-                return
-            except zmq.Again:
-                remaining_ms = int((self._deadline - time.monotonic()) * 1000)
-                if remaining_ms <= 0:
-                    self._warn("end", "could not send end before finish()'s timeout")
-                    return
-                self._socket.poll(min(remaining_ms, _MAX_WAIT_MS), zmq.POLLOUT)
+    def _refuse_ack(self, reason: str) -> None:
+        self._warn("ack", f"ignored a message on the ack socket that is not an ack for this run: {reason}")
+
+    def _on_ack(self, ack: Ack) -> None:
+        now = time.monotonic()
+        restarted = self._collector is not None and ack.collector != self._collector
+        self._collector = ack.collector
+        before = self._retained.durable_seq
+        self._retained.cover(ack.durable_seq, restart=restarted)
+        if self._retained.durable_seq != before:
+            self._durable_moved_at = now
+        self._ended = ack.ended
+        if restarted or self._stalled(now):
+            self._send_again(now)
+
+    def _stalled(self, now: float) -> bool:
+        """Whether acks keep coming but have not moved past what was sent `RESEND_AFTER` seconds ago."""
+        if now - self._last_resend < RESEND_AFTER or now - self._durable_moved_at < RESEND_AFTER:
+            return False
+        oldest = self._retained.oldest_pending()
+        if oldest is not None and now - oldest >= RESEND_AFTER:
+            return True
+        return self._end_sent_at is not None and not self._ended and now - self._end_sent_at >= RESEND_AFTER
+
+    def _send_again(self, now: float) -> None:
+        """Queues hello, defines, summary, uncovered records and end (protocol.md, section 8)."""
+        self._last_resend = now
+        frames = [(self._wire.hello(), 0), *((frame, 0) for frame in self._defines.values())]
+        if self._summary:
+            frames.append((self._wire.summary(self._summary), 0))
+        frames.extend((record.frame, record.seq) for record in self._retained.uncovered())
+        if self._end is not None:
+            frames.append((self._end, 0))
+        self._resend = collections.deque(frames)
 
     def _close(self) -> None:
-        unsent = len(self._backlog) + (1 if self._held is not None and self._held_seq else 0)
+        unsent = len(self._backlog) + (1 if self._held is not None and self._held_seq and not self._held_again else 0)
         if unsent:
             self._warn("unsent", f"{unsent} log records were not sent before the timeout")
+        if self._closing and self._end_sent_at is None:
+            self._warn("end", "could not send end before finish()'s timeout")
+        if self._retained.evicted:
+            self._warn("evicted", f"{self._retained.evicted} log records left the full retention buffer "
+                                  "before the collector confirmed them; a collector fault could lose them")
         remaining = self._deadline - time.monotonic()
         linger_ms = int(remaining * 1000) if remaining != float("inf") and remaining > 0 else 0
+        if self._confirmed(self._end_seq):
+            linger_ms = 0
+        if self._acks is not None:
+            self._acks.close()
         self._socket.close(linger=linger_ms)
         self._context.term()
 
@@ -213,11 +362,12 @@ def main(config: dict[str, Any]) -> None:
     """Runs a relay configured as `sender.RecordSender` says."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     settings = RunSettings(**config["settings"])
-    relay = Relay(settings, config["incarnation"], config["start_time"], sys.stdin.fileno())
+    relay = Relay(settings, config["incarnation"], config["start_time"], sys.stdin.fileno(),
+                  config.get("max_retained", DEFAULT_MAX_RETAINED))
     try:
         relay.run()
     finally:
         try:
-            print(json.dumps({"sent": relay.sent}), flush=True)
+            print(json.dumps(relay.report()), flush=True)
         except BrokenPipeError:  # the training process is gone: nobody to report to
             pass

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, Callable, Optional
 
+from .retention import DEFAULT_MAX_RETAINED
 from .sender import RecordSender
 from .settings import MAX_STEP, RunSettings
 from .values import snapshot
@@ -40,12 +41,15 @@ class Run:
     - `log(d, step=s)`, `s` below the current step: sends `d` at step `s` at once; the
       pending row and the current step stay as they were.
 
-    `finish` sends the pending row, if it holds anything, then `end`.
+    `finish` sends the pending row, if it holds anything, then `end`, and reports whether the
+    collector confirmed everything (protocol.md, section 8).
 
     A run is driven from one thread: `log`'s step state is not locked, to keep it cheap.
     """
 
-    def __init__(self, settings: RunSettings, *, max_queued: int = DEFAULT_MAX_QUEUED):
+    def __init__(
+        self, settings: RunSettings, *, max_queued: int = DEFAULT_MAX_QUEUED, max_retained: int = DEFAULT_MAX_RETAINED
+    ):
         """Starts the sender and its relay process, which sends `hello`; `chorus.init` calls this.
 
         Every `Run` is a new incarnation (a fresh random id, sequence numbers from 1), so a
@@ -53,6 +57,8 @@ class Run:
         """
         if max_queued < 1:
             raise ValueError(f"chorus: max_queued must be at least 1, not {max_queued}")
+        if max_retained < 1:
+            raise ValueError(f"chorus: max_retained must be at least 1, not {max_retained}")
         self.settings = settings
         self.incarnation = secrets.token_hex(16)
         self.start_time = time.time()
@@ -64,7 +70,7 @@ class Run:
         self._seq = 0
         self._finished = False
         self._max_queued = max_queued
-        self._sender = RecordSender(settings, self.incarnation, self.start_time, max_queued)
+        self._sender = RecordSender(settings, self.incarnation, self.start_time, max_queued, max_retained)
         self._records = self._sender.records
         atexit.register(self.finish)
 
@@ -84,6 +90,27 @@ class Run:
         relay process died, every record counts, as none is known to have been sent.
         """
         return self._sender.dropped
+
+    @property
+    def confirmed(self) -> Optional[bool]:
+        """Whether the collector acked every record and `end` as committed; `None` before `finish`.
+
+        False when the collector does not ack (acks turned off, or a collector without an ack
+        socket), when records were dropped, or when `finish` timed out before the ack came.
+        """
+        if not self._finished:
+            return None
+        return bool(self._sender.report.get("confirmed", False))
+
+    @property
+    def unconfirmed(self) -> int:
+        """Log records sent that no ack covered by the time `finish` returned (all of them without acks)."""
+        return int(self._sender.report.get("unconfirmed", 0))
+
+    @property
+    def resent(self) -> int:
+        """Log records sent again because the collector restarted or its acks fell behind."""
+        return int(self._sender.report.get("resent", 0))
 
     def log(self, data: Mapping[str, Any], step: Optional[int] = None, commit: Optional[bool] = None) -> None:
         """Logs `data` (metric name → value) for a step, following the rules in the class doc.
@@ -147,21 +174,28 @@ class Run:
             raise ValueError(f"chorus: goal must be 'min', 'max' or None, not {goal!r}")
         self._queue_control(("define", name, reduce, goal))
 
-    def finish(self, timeout: float = 10.0) -> None:
+    def finish(self, timeout: float = 10.0) -> bool:
         """Sends the pending row and `end`, and waits at most `timeout` seconds for delivery.
 
-        Returns once everything is handed to the network or the timeout has passed; records
-        still unsent then are counted in `dropped`. Calling it again does nothing. An
-        `atexit` hook calls it for a run the program did not finish.
+        Where the collector acks (protocol.md, section 8), it waits until the collector
+        confirms that every record and `end` are committed, sending again what acks miss.
+        Without any ack heard it returns once everything is handed to the network. Records
+        still unsent at the timeout count in `dropped`, records sent but not confirmed in
+        `unconfirmed`. Calling it again only returns the answer again. An `atexit` hook
+        calls it for a run the program did not finish.
+
+        Returns:
+            Whether the collector confirmed everything (`confirmed`).
         """
         if self._finished:
-            return
+            return bool(self.confirmed)
         self._finished = True
         atexit.unregister(self.finish)
         if self._pending:
             self._send(self._step, self._pending)
         self._pending = None
         self._sender.close(self._seq, timeout)
+        return bool(self.confirmed)
 
     def __enter__(self) -> Run:
         return self

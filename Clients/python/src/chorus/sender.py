@@ -25,8 +25,9 @@ its own):
   waits at most `STALL_SECONDS` once per outage.
 
 `close` ends it: the thread hands over what is queued and a `close` item; the relay sends
-it all, then `end`, and exits within the caller's timeout, reporting how many log records
-it handed to ZeroMQ.
+it all, then `end`, waits for the collector to confirm them where it acks, and exits within
+the caller's timeout, reporting how many log records it handed to ZeroMQ and how many the
+collector confirmed (see `relay.py`).
 """
 
 from __future__ import annotations
@@ -83,17 +84,23 @@ class RelayGone(Exception):
 class RecordSender:
     """Feeds one incarnation's messages to its relay process from a daemon thread."""
 
-    def __init__(self, settings: RunSettings, incarnation: str, start_time: float, max_queued: int):
+    def __init__(
+        self, settings: RunSettings, incarnation: str, start_time: float, max_queued: int, max_retained: int
+    ):
         """Starts the relay process (which connects and sends `hello`) and the thread."""
         self.records: collections.deque[LogRecord] = collections.deque(maxlen=max_queued)
         self.controls: collections.deque[tuple[Any, ...]] = collections.deque()
         self.dropped = 0
         """Log records known not to have reached ZeroMQ (see `Run.dropped`)."""
 
+        self.report: dict[str, Any] = {}
+        """The relay's exit report once `close` has returned (see `relay.py`); empty without one."""
+
         configuration = {
             "settings": asdict(settings),
             "incarnation": incarnation,
             "start_time": start_time,
+            "max_retained": max_retained,
             "path": [str(Path(__file__).resolve().parent.parent), *sys.path],
         }
         self._relay = subprocess.Popen(
@@ -205,18 +212,20 @@ class RecordSender:
             self._closing.wait(TICK)
 
     def _collect_report(self) -> None:
-        """Sets `dropped` exactly from the relay's count of records it handed to ZeroMQ."""
+        """Sets `dropped` exactly from the relay's count of records it handed to ZeroMQ, and `report`."""
         try:
             self._relay.wait(max(0.0, self._deadline - time.monotonic()) + _CLOSE_MARGIN * 0.8)
         except subprocess.TimeoutExpired:
             self._warn("late", "chorus: the relay process is still sending after finish()'s timeout")
             return
-        report = self._relay.stdout.read()  # type: ignore[union-attr]
+        output = self._relay.stdout.read()  # type: ignore[union-attr]
         try:
-            sent = json.loads(report.splitlines()[-1])["sent"]
-        except (IndexError, ValueError, KeyError):
+            report = json.loads(output.splitlines()[-1])
+            sent = report["sent"]
+        except (IndexError, ValueError, KeyError, TypeError):
             self.dropped = self._end_seq
             return
+        self.report = report
         self.dropped = self._end_seq - sent
 
     def _warn(self, reason: str, message: str) -> None:

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7700"
 """Where the collector listens unless `endpoint` or `CHORUS_ENDPOINT` says otherwise."""
@@ -32,6 +32,8 @@ class RunSettings:
     world_size: int
     attempt: int
     resume_step: Optional[int]
+    ack_endpoint: Optional[str] = None
+    """Where the collector publishes acks (protocol.md, section 8), or `None`: no acks."""
 
     @classmethod
     def resolve(
@@ -43,6 +45,7 @@ class RunSettings:
         world_size: Optional[int] = None,
         attempt: Optional[int] = None,
         resume_step: Optional[int] = None,
+        ack_endpoint: Union[str, bool, None] = None,
         environ: Mapping[str, str] = os.environ,
     ) -> RunSettings:
         """Fills what the caller left out from the environment, then checks every field.
@@ -52,7 +55,10 @@ class RunSettings:
         `CHORUS_ENDPOINT`, else `tcp://127.0.0.1:7700`; the rank from `rank`, else `RANK`,
         else 0; the world size from `world_size`, else `WORLD_SIZE`, else 1. The attempt is
         `TORCHELASTIC_RESTART_COUNT` when that is set, else `attempt`, else 0, as
-        protocol.md prescribes (an elastic agent's restart count is the truth).
+        protocol.md prescribes (an elastic agent's restart count is the truth). The ack
+        endpoint comes from `ack_endpoint`, else `CHORUS_ACK_ENDPOINT`, else it is derived
+        from the endpoint as the collector derives it (`ack_endpoint_beside`); `False`,
+        `"none"` or an empty string turns acks off, as in the Swift client.
 
         Raises:
             ValueError: a value, passed or taken from the environment, is out of range or
@@ -95,7 +101,42 @@ class RunSettings:
         )
         if resume_step is not None:
             resume_step = _integer(resume_step, "resume_step", None, environ, 0, 0, MAX_STEP)
-        return cls(run_id, endpoint, rank, world_size, attempt, resume_step)
+        return cls(run_id, endpoint, rank, world_size, attempt, resume_step,
+                   _ack_endpoint(ack_endpoint, endpoint, environ))
+
+
+def ack_endpoint_beside(endpoint: str) -> str:
+    """The ack endpoint a collector binds beside `endpoint`: `tcp://HOST:PORT` gets
+    `tcp://HOST:PORT+1`, `ipc:///PATH` gets `ipc:///PATH.ack` (protocol.md, section 8).
+
+    Raises:
+        ValueError: a tcp endpoint without a numeric port below 65535.
+    """
+    if endpoint.startswith("ipc://"):
+        return endpoint + ".ack"
+    host, _, port = endpoint.rpartition(":")
+    if host in ("", "tcp") or not port.isdigit() or not 0 < int(port) < 65535:
+        raise ValueError(
+            f"chorus: cannot derive the ack endpoint from {endpoint!r}, which has no port below 65535; "
+            "pass ack_endpoint= or set CHORUS_ACK_ENDPOINT (or 'none' for no acks)"
+        )
+    return f"{host}:{int(port) + 1}"
+
+
+def _ack_endpoint(value: Union[str, bool, None], endpoint: str, environ: Mapping[str, str]) -> Optional[str]:
+    source = "ack_endpoint"
+    if value is None and "CHORUS_ACK_ENDPOINT" in environ:
+        value, source = environ["CHORUS_ACK_ENDPOINT"], "CHORUS_ACK_ENDPOINT"
+    if value is False or (isinstance(value, str) and value.lower() in ("none", "")):
+        return None
+    if value is None or value is True:
+        return ack_endpoint_beside(endpoint)
+    if not isinstance(value, str) or not value.startswith(("tcp://", "ipc://")):
+        raise ValueError(
+            f"chorus: ack endpoint {value!r} from {source} is neither tcp://HOST:PORT, ipc:///path nor 'none'; "
+            "name the collector's --ack-bind address"
+        )
+    return value
 
 
 def _integer(
