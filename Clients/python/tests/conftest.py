@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import chorus
+import chorus.runs
 from collector import Collector, collector_binary
 from support import LAUNCHER_VARIABLES, AckingCollector, WireTap
 
@@ -34,6 +35,23 @@ def acking() -> Iterator[AckingCollector]:
     fake = AckingCollector()
     yield fake
     fake.close()
+
+
+@pytest.fixture(autouse=True)
+def finish_runs_left_open(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Finishes, with a short timeout, every run a test left open: otherwise the interpreter's
+    exit hook finishes each with the default 10 s, waiting for taps and collectors long gone."""
+    created: list[chorus.runs.Run] = []
+    original = chorus.runs.Run.__init__
+
+    def tracking(self: chorus.runs.Run, *arguments: object, **options: object) -> None:
+        original(self, *arguments, **options)  # type: ignore[arg-type]
+        created.append(self)
+
+    monkeypatch.setattr(chorus.runs.Run, "__init__", tracking)
+    yield
+    for run in created:
+        run.finish(timeout=0.5)
 
 
 @pytest.fixture(autouse=True)
