@@ -97,7 +97,7 @@ enum CollectCommand: Command {
         // 503 until the collector has started.
         let http = try httpAddress.map { try HTTPEndpoint(collector: collector, address: $0) }
         try collector.start()
-        let signals = stopOnSignals(collector)
+        let signals = stopOnSignals(logger: configuration.logger) { collector.stop() }
         collector.waitUntilStopped()
         http?.stop()
         withExtendedLifetime(signals) {}
@@ -121,14 +121,15 @@ enum CollectCommand: Command {
         return address
     }
 
-    /// Makes SIGTERM and SIGINT stop the collector cleanly instead of killing the process.
-    static func stopOnSignals(_ collector: Collector) -> [any DispatchSourceSignal] {
+    /// Makes SIGTERM and SIGINT call `stop` instead of killing the process, so that what was
+    /// received is handled before it exits.
+    static func stopOnSignals(logger: Logger, _ stop: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
         [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                collector.configuration.logger.info("stopping", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
-                collector.stop()
+                logger.info("stopping", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
+                stop()
             }
             source.resume()
             return source

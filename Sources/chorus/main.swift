@@ -30,7 +30,8 @@ extension Command {
 }
 
 let commands: [Subcommand] = [
-    DemoCommand.subcommand, CollectCommand.subcommand, ReplayCommand.subcommand, StatusCommand.subcommand,
+    DemoCommand.subcommand, CollectCommand.subcommand, RelayCommand.subcommand, ReplayCommand.subcommand,
+    StatusCommand.subcommand,
     ShowCommand.subcommand, RunsCommand.subcommand, ExportCommand.subcommand, BenchCommand.subcommand,
     KeygenCommand.subcommand,
 ]

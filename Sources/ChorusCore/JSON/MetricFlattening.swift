@@ -1,4 +1,4 @@
-/// Bounds on one message's `data` (section 8 of `protocol.md`).
+/// Bounds on one message's `data` (section 10 of `protocol.md`).
 public struct FlattenLimits: Sendable, Hashable {
     /// The most values after flattening.
     public var maxValues: Int

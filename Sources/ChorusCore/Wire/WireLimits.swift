@@ -1,4 +1,4 @@
-/// The limits a collector enforces on each message (`protocol.md`, section 8).
+/// The limits a collector enforces on each message (`protocol.md`, section 10).
 public struct WireLimits: Sendable, Hashable {
     /// The largest message, in bytes.
     public var maxMessageBytes: Int = 1 << 20
