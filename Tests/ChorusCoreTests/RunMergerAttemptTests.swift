@@ -166,3 +166,21 @@ struct RunMergerAttemptTests {
         #expect(harness.summary("loss")?.mean == 55.0 / 6)
     }
 }
+
+@Suite("RunMerger: records of one incarnation that name different attempts")
+struct RunMergerMixedAttemptTests {
+    @Test("a higher attempt named by a later record of the same incarnation supersedes the row once")
+    func sameIncarnationHigherAttempt() throws {
+        // Found by the fuzzer: the row was counted twice, since no *incarnation* of a lower
+        // attempt existed once the record had raised its incarnation's attempt.
+        let harness = try MergeHarness()
+        let worker = Worker(rank: 0, incarnation: "a1", worldSize: 1, attempt: 1)
+        let higher = Worker(rank: 0, incarnation: "a1", worldSize: 1, attempt: 12)
+        try harness.send(worker.log(seq: 2, step: 3, ["loss": 2]))
+        try harness.send(higher.log(seq: 1, step: 3, ["loss": 3]))
+        try harness.merger.completeAllOpenSteps()
+        #expect(harness.rowKeys == ["3/0"])
+        #expect(harness.merger.statistics.rows == 1)
+        #expect(harness.values(step: 3, rank: 0) == ["loss": 3])
+    }
+}

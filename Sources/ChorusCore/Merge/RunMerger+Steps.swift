@@ -209,7 +209,9 @@ extension RunMerger {
         else { return }
         let thresholdsAfter = thresholds(of: rank)
         // Only cells of lower attempts can change; without any, recording the threshold is all.
-        guard ranks[rank]!.incarnations.values.contains(where: { $0.attempt < attempt }) else { return }
+        // Every attempt that logged (or announced a resume step) has a threshold, whichever
+        // incarnation it came from: an incarnation's records may name different attempts.
+        guard thresholdsBefore.keys.contains(where: { $0 < attempt }) else { return }
         let low = min(previous ?? .max, step)
         let high = max(previous ?? .max, step)
         guard low < high else { return }
