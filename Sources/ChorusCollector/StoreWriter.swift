@@ -174,7 +174,7 @@ final class PipelinedStore: HistoryStore {
         return try writer.read { try $0.loadStep(run: run, step: step) }
     }
 
-    func steps(run: String, rank: Int32, below attempt: Int64, in range: Range<Int64>) throws -> [Int64] {
+    func steps(run: String, rank: Int32, below attempt: Int64, in range: ClosedRange<Int64>) throws -> [Int64] {
         flush()
         return try writer.read { try $0.steps(run: run, rank: rank, below: attempt, in: range) }
     }

@@ -251,7 +251,7 @@ public final class Store: HistoryStore {
     }
 
     /// Complete steps in `range` where `rank` has a row or cell of an attempt below `attempt`.
-    public func steps(run: String, rank: Int32, below attempt: Int64, in range: Range<Int64>) throws -> [Int64] {
+    public func steps(run: String, rank: Int32, below attempt: Int64, in range: ClosedRange<Int64>) throws -> [Int64] {
         let id = SQLiteValue.integer(try runID(run))
         let bounds: [SQLiteValue] = [
             id, .integer(Int64(rank)), .integer(attempt), .integer(range.lowerBound),
@@ -259,13 +259,13 @@ public final class Store: HistoryStore {
         ]
         let rows = try statement(
             """
-            SELECT step FROM rows WHERE run_id = ?1 AND rank = ?2 AND report_attempt < ?3 AND step >= ?4 AND step < ?5
+            SELECT step FROM rows WHERE run_id = ?1 AND rank = ?2 AND report_attempt < ?3 AND step BETWEEN ?4 AND ?5
             UNION
-            SELECT step FROM cells WHERE run_id = ?1 AND rank = ?2 AND attempt < ?3 AND step >= ?4 AND step < ?5
+            SELECT step FROM cells WHERE run_id = ?1 AND rank = ?2 AND attempt < ?3 AND step BETWEEN ?4 AND ?5
             """
         ).rows(bounds)
         var steps = Set(rows.compactMap { $0[0].integerValue })
-        let complete = try statement("SELECT step FROM steps WHERE run_id = ? AND step >= ? AND step < ?")
+        let complete = try statement("SELECT step FROM steps WHERE run_id = ? AND step BETWEEN ? AND ?")
             .rows([id, .integer(range.lowerBound), .integer(range.upperBound)])
         steps.formIntersection(complete.compactMap { $0[0].integerValue })
         return steps.sorted()

@@ -184,3 +184,19 @@ struct RunMergerMixedAttemptTests {
         #expect(harness.values(step: 3, rank: 0) == ["loss": 3])
     }
 }
+
+@Suite("RunMerger: the last step there is")
+struct RunMergerLastStepTests {
+    @Test("a higher attempt supersedes a lower attempt's row at step Int64.max too")
+    func supersedesTheLastStep() throws {
+        // Found by the fuzzer: the steps a new threshold touched ran up to Int64.max excluded.
+        let harness = try MergeHarness()
+        let lower = Worker(rank: 0, incarnation: "a", worldSize: 1, attempt: 1)
+        let higher = Worker(rank: 0, incarnation: "b", worldSize: 1, attempt: 2)
+        try harness.send(lower.log(seq: 1, step: .max, ["loss": 1]))
+        try harness.send(higher.log(seq: 1, step: 3, ["loss": 2]))
+        try harness.merger.completeAllOpenSteps()
+        #expect(harness.rowKeys == ["3/0"])
+        #expect(harness.merger.statistics.rows == 1)
+    }
+}

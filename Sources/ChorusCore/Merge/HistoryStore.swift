@@ -83,7 +83,7 @@ public protocol HistoryStore: AnyObject {
 
     /// The complete steps in `range` at which `rank` has a row reported by an attempt below
     /// `attempt` or a cell it wrote, live or superseded.
-    func steps(run: String, rank: Int32, below attempt: Int64, in range: Range<Int64>) throws -> [Int64]
+    func steps(run: String, rank: Int32, below attempt: Int64, in range: ClosedRange<Int64>) throws -> [Int64]
 
     /// The extremes of the key's headline series over complete steps, under `operation`.
     func headlineExtremes(run: String, key: Int32, operation: ReduceOperation) throws -> HeadlineExtremes

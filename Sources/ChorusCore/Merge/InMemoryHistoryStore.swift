@@ -85,7 +85,7 @@ public final class InMemoryHistoryStore: HistoryStore {
     }
 
     /// Complete steps where `rank` has a row or cell of an attempt below `attempt`.
-    public func steps(run: String, rank: Int32, below attempt: Int64, in range: Range<Int64>) -> [Int64] {
+    public func steps(run: String, rank: Int32, below attempt: Int64, in range: ClosedRange<Int64>) -> [Int64] {
         guard let contents = runs[run] else { return [] }
         var steps = Set<Int64>()
         for (key, cells) in contents.cells where key.rank == rank && range.contains(key.step) {

@@ -212,16 +212,20 @@ extension RunMerger {
         // Every attempt that logged (or announced a resume step) has a threshold, whichever
         // incarnation it came from: an incarnation's records may name different attempts.
         guard thresholdsBefore.keys.contains(where: { $0 < attempt }) else { return }
-        let low = min(previous ?? .max, step)
-        let high = max(previous ?? .max, step)
-        guard low < high else { return }
-        let affected = low..<high
+        // The steps whose state changes: from the lower of the two thresholds up to the higher
+        // one, excluded, or up to the last step there is when there was none before.
+        let affected: ClosedRange<Int64>
+        switch previous {
+        case nil: affected = step...Int64.max
+        case let previous? where previous != step: affected = min(previous, step)...(max(previous, step) - 1)
+        default: return
+        }
         var steps = Set(openSteps.keys.filter { affected.contains($0) })
         steps.formUnion(completedSteps.keys.filter { affected.contains($0) })
-        let storedUpTo = min(affected.upperBound, completedThrough == .max ? .max : completedThrough + 1)
-        if affected.lowerBound < storedUpTo {
+        let storedUpTo = min(affected.upperBound, completedThrough)
+        if affected.lowerBound <= storedUpTo {
             steps.formUnion(
-                try store.steps(run: run, rank: rank, below: attempt, in: affected.lowerBound..<storedUpTo)
+                try store.steps(run: run, rank: rank, below: attempt, in: affected.lowerBound...storedUpTo)
             )
         }
         let before: (Int32) -> [Int64: Int64] = { other in
