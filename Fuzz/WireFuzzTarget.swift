@@ -29,7 +29,8 @@ public func fuzzWireAndMerge(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         guard let message = try? decoder.decode(bytes) else { continue }
         let encoded = encoder.encode(message)
         guard let again = try? decoder.decode(encoded) else {
-            fatalError("a decoded message encodes to bytes that do not decode: \(String(decoding: encoded, as: UTF8.self))")
+            let text = String(decoding: encoded, as: UTF8.self)
+            fatalError("a decoded message encodes to bytes that do not decode: \(text)")
         }
         let encodedAgain = encoder.encode(again)
         precondition(encoded == encodedAgain, "encoding is not stable: \(String(decoding: encoded, as: UTF8.self))")

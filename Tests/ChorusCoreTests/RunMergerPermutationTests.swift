@@ -100,7 +100,7 @@ struct RunMergerPermutationTests {
     }
 
     @Test(
-        "a merger restarted from the store three times, sent its last records again each time, ends as if never stopped",
+        "a merger restarted from the store three times, sent its last records again each time, ends as never stopped",
         arguments: [(1_000, 1_024), (4, 0)] as [(Int, Int)]
     )
     func restarts(maxOpenSteps: Int, cache: Int) throws {
