@@ -16,8 +16,11 @@ final class RecordSender: Sendable {
     static let fullQueueWait = 1.0
     /// The most messages sent between two looks at the acknowledgements.
     static let burst = 256
-    /// How long `close` waits for a first acknowledgement from a collector never heard.
-    static let firstAcknowledgementWait = 2.0
+    /// How long `close` waits for a first acknowledgement from a collector never heard: a
+    /// collector can be too busy to commit within a second or two (a flood from another
+    /// sender, say), and closing without knowing lost records that its full queue held.
+    /// Against a collector without acknowledgements, set the endpoint to `none`.
+    static let firstAcknowledgementWait = 10.0
     /// How often ZeroMQ pings the collector's acknowledgement socket, in milliseconds.
     static let pingInterval: Int32 = 1_000
     /// How long a connection may stay silent after a ping before ZeroMQ drops it and

@@ -42,7 +42,8 @@ struct RunTests {
     @Test("a run sends its hello first, numbers records from 1, and ends with the last sequence number")
     func wireOrder() throws {
         let collector = try FakeCollector()
-        let run = try Run(runID: "job-1", rank: 1, worldSize: 2, attempt: 3, endpoint: collector.endpoint)
+        let run = try Run(
+            runID: "job-1", rank: 1, worldSize: 2, attempt: 3, endpoint: collector.endpoint, ackEndpoint: "none")
         run.log(["loss": 0.5], step: 1)
         run.log(["loss": .double(.nan), "acc": 1], step: 2)
         #expect(run.finish(timeout: 10))
@@ -64,7 +65,7 @@ struct RunTests {
     @Test("log returns at once while no collector listens, and finish gives up within its timeout")
     func noCollector() throws {
         let collector = try FakeCollector(bind: false)
-        let run = try Run(runID: "job-2", endpoint: collector.endpoint, queueCapacity: 10_000)
+        let run = try Run(runID: "job-2", endpoint: collector.endpoint, ackEndpoint: "none", queueCapacity: 10_000)
         let started = Date()
         for step in 0..<2_000 { run.log(["x": .integer(Int64(step))], step: Int64(step)) }
         let logging = Date().timeIntervalSince(started)
@@ -79,7 +80,7 @@ struct RunTests {
     @Test("records logged before the collector binds all arrive once it does")
     func lateCollector() throws {
         let collector = try FakeCollector(bind: false)
-        let run = try Run(runID: "job-3", endpoint: collector.endpoint)
+        let run = try Run(runID: "job-3", endpoint: collector.endpoint, ackEndpoint: "none")
         for step in 0..<100 { run.log(["x": .integer(Int64(step))], step: Int64(step)) }
         try collector.bindNow()
         #expect(run.finish(timeout: 10))

@@ -197,11 +197,17 @@ struct HostileInputTests {
         for step in Int64(0)..<300 {
             run.log(["loss": .double(1 / Double(step + 1))], step: step, commit: true)
         }
+        // Once the collector has committed some of the run, its acknowledgements reach the
+        // client within a second, however busy the machine: finish() then waits for all of it.
+        func storedRows() throws -> Int64 {
+            try StoreReader(path: "\(directory)/store.sqlite").runs().first { $0.name == "steady" }?.rows ?? 0
+        }
+        for _ in 0..<1_200 where try storedRows() == 0 { usleep(50_000) }
         #expect(run.finish(timeout: 60), "the collector must confirm the steady run while the flood goes on")
         var rows: Int64 = 0
         for _ in 0..<600 {
             collector.sync()
-            rows = try StoreReader(path: "\(directory)/store.sqlite").runs().first { $0.name == "steady" }?.rows ?? 0
+            rows = try storedRows()
             if rows == 300 { break }
             usleep(50_000)
         }
