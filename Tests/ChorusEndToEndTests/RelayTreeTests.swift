@@ -68,7 +68,8 @@ struct RelayTreeTests {
         }
     }
 
-    static func exports(_ collector: CollectorUnderTest) throws -> [String: String] {
+    /// The history, steps and summary of `run` as `chorus export` writes them.
+    static func exports(_ collector: CollectorUnderTest, run: String = run) throws -> [String: String] {
         var texts: [String: String] = [:]
         for (table, format) in [("history", "jsonl"), ("steps", "jsonl"), ("summary", "json")] {
             texts[table] = try collector.export(run: run, table: table, format: format)
