@@ -169,7 +169,10 @@ private final class RelayLoop {
         try ranks.setMaxMessageSize(Int64(configuration.limits.maxMessageBytes))
         try ranks.setReceiveTimeout(milliseconds: Int32(max(1, configuration.batchInterval * 1000)))
         try ranks.setLinger(milliseconds: 0)
-        try ranks.setHeartbeat(intervalMilliseconds: 1_000, timeoutMilliseconds: 10_000)
+        // No pings on the ranks' connections, unlike the collector's: they never leave the node,
+        // so no network can cut them, and the relay stops reading them whenever the upstream is
+        // slower than they are. libzmq 4.3.4 then times a connection out for the pongs it has not
+        // read, and can abort the process when reading resumes (zeromq/libzmq#4364, #3937).
         var bound: [String] = []
         for endpoint in configuration.endpoints {
             try ranks.bind(endpoint)
