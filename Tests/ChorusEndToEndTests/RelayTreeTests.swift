@@ -197,6 +197,44 @@ struct RelayTreeTests {
         try RunExportCheck(collector: upstream, run: Self.run, log: log).all()
     }
 
+    @Test("a relay reaches a collector that runs with CURVE with its own key pair, its ranks in the clear")
+    func curveUpstream() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let log = RankLog(lines: Self.log().lines.filter { $0.rank < 2 && $0.step < 40 })
+        let files = try log.write(to: scratch)
+        for name in ["collector", "relay"] {
+            _ = try ChorusProcess.output(["keygen", "--out", scratch.path(name)], in: scratch)
+        }
+        let upstream = try CollectorUnderTest(
+            .tcp, in: scratch,
+            options: [
+                "--curve-secret-key-file", scratch.path("collector.key"), "--allow-keys-file",
+                scratch.path("relay.pub"),
+            ])
+        defer { upstream.kill() }
+        let serverKey = try String(contentsOfFile: scratch.path("collector.pub"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let endpoint = "ipc://" + scratch.path("node.sock")
+        let relay = try Self.startRelay(
+            [
+                "relay", "--upstream", upstream.endpoint, "--bind", endpoint, "--id", "node",
+                "--upstream-server-key", serverKey, "--upstream-secret-key-file", scratch.path("relay.key"),
+            ],
+            in: scratch
+        )
+        defer { relay.kill() }
+        let sent = try ChorusProcess.run(
+            ["replay", "--endpoint", endpoint, "--run", Self.run] + files, in: scratch, timeout: 120)
+        #expect(sent.status == 0, "\(sent.standardError)")
+        #expect(sent.standardOutput.contains("unconfirmed 0"), "\(sent.standardOutput)")
+        try upstream.waitForStatus(run: Self.run, timeout: 30, "a finished run") { $0.finished }
+        relay.send(SIGTERM)
+        #expect(try relay.wait(timeout: 30) == 0, "\(relay.standardError)")
+        #expect(try upstream.stop(SIGTERM) == 0)
+        try RunExportCheck(collector: upstream, run: Self.run, log: log).all()
+    }
+
     /// Starts `chorus relay` with `arguments` and returns once it listens (or has exited).
     static func startRelay(_ arguments: [String], in scratch: Scratch) throws -> ChorusProcess {
         let relay = try ChorusProcess(chorus: arguments, in: scratch)
