@@ -19,6 +19,8 @@ public struct RelayConfiguration: Sendable {
     public var batchMessages = 1_000
     /// The longest a message waits in a batch, in seconds.
     public var batchInterval = 0.02
+    /// The keys for an upstream that runs with CURVE; `nil` connects in the clear.
+    public var upstreamKeys: RelayUpstreamKeys?
     /// The limits every message is checked against before it goes upstream.
     public var limits = WireLimits()
     /// The logger.
@@ -169,7 +171,10 @@ private final class RelayLoop {
         try ranks.setMaxMessageSize(Int64(configuration.limits.maxMessageBytes))
         try ranks.setReceiveTimeout(milliseconds: Int32(max(1, configuration.batchInterval * 1000)))
         try ranks.setLinger(milliseconds: 0)
-        try ranks.setHeartbeat(intervalMilliseconds: 1_000, timeoutMilliseconds: 10_000)
+        // No pings on the ranks' connections, unlike the collector's: they never leave the node,
+        // so no network can cut them, and the relay stops reading them whenever the upstream is
+        // slower than they are. libzmq 4.3.4 then times a connection out for the pongs it has not
+        // read, and can abort the process when reading resumes (zeromq/libzmq#4364, #3937).
         var bound: [String] = []
         for endpoint in configuration.endpoints {
             try ranks.bind(endpoint)
@@ -191,10 +196,12 @@ private final class RelayLoop {
         boundAckEndpoints = boundAcks
 
         upstream = try ZMQSocket(context, type: .push)
+        try configuration.upstreamKeys?.secure(upstream)
         try upstream.setSendTimeout(milliseconds: 100)
         try upstream.setLinger(milliseconds: 2_000)
         try upstream.connect(configuration.upstream)
         upstreamAcknowledgements = try ZMQSocket(context, type: .sub)
+        try configuration.upstreamKeys?.secure(upstreamAcknowledgements)
         try upstreamAcknowledgements.setLinger(milliseconds: 0)
         try upstreamAcknowledgements.setHeartbeat(intervalMilliseconds: 1_000, timeoutMilliseconds: 3_000)
         if let endpoint = configuration.upstreamAcknowledgements

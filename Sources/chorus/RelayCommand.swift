@@ -27,6 +27,13 @@ enum RelayCommand: Command {
                                  (default: $CHORUS_BIND, else tcp://127.0.0.1:7700)
           --ack-bind ENDPOINT    where the node's ranks hear acknowledgements; repeatable
                                  (default: beside each --bind, as the collector does)
+          --upstream-server-key KEY
+                                 the collector's CURVE public key, if it runs with CURVE
+                                 (default: $CHORUS_CURVE_SERVER_KEY)
+          --upstream-secret-key-file FILE
+                                 the relay's own secret key, as `chorus keygen` writes it;
+                                 the collector's --allow-keys-file lists its public key
+                                 (default: $CHORUS_CURVE_SECRET_KEY holds the key itself)
           --id ID                the relay's id in its batches (default: relay-HOSTNAME)
           --batch-messages N     the most messages in one batch (default 1000)
           --batch-interval SECONDS
@@ -51,6 +58,7 @@ enum RelayCommand: Command {
         configuration.upstreamAcknowledgements = try arguments.option("upstream-ack")
         let ackEndpoints = try arguments.options("ack-bind")
         if !ackEndpoints.isEmpty { configuration.ackEndpoints = ackEndpoints }
+        configuration.upstreamKeys = try upstreamKeys(&arguments, environment)
         configuration.batchMessages = try arguments.integer("batch-messages", in: 1...100_000) ?? 1_000
         configuration.batchInterval = try arguments.number("batch-interval", in: 0.0001...10) ?? 0.02
         let levels: [String: Logger.Level] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
@@ -68,5 +76,27 @@ enum RelayCommand: Command {
             return 1
         }
         return 0
+    }
+
+    /// The CURVE keys for the upstream, from the options or else the workers' variables.
+    private static func upstreamKeys(_ arguments: inout Arguments, _ environment: [String: String]) throws
+        -> RelayUpstreamKeys?
+    {
+        let server = try arguments.option("upstream-server-key") ?? environment["CHORUS_CURVE_SERVER_KEY"]
+        let secretFile = try arguments.option("upstream-secret-key-file")
+        let secret = environment["CHORUS_CURVE_SECRET_KEY"]
+        switch (server, secretFile, secret) {
+        case (nil, nil, nil):
+            return nil
+        case (let server?, let file?, _):
+            return try RelayUpstreamKeys.load(serverPublicKey: server, secretKeyFile: file)
+        case (let server?, nil, let secret?):
+            return try RelayUpstreamKeys(serverPublicKey: server, secretKey: secret)
+        default:
+            throw UsageError(
+                "a CURVE upstream takes both its public key (--upstream-server-key) and the relay's secret key "
+                    + "(--upstream-secret-key-file or $CHORUS_CURVE_SECRET_KEY)"
+            )
+        }
     }
 }

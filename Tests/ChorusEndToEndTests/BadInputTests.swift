@@ -18,11 +18,26 @@ enum PythonZMQ {
         guard let scratch = try? Scratch() else { return false }
         defer { scratch.remove() }
         let (executable, prefix) = command
-        guard let probe = try? ChorusProcess(executable: executable, prefix + ["-c", "import zmq"], in: scratch,
-                                             label: "probe")
+        guard
+            let probe = try? ChorusProcess(
+                executable: executable, prefix + ["-c", "import zmq"], in: scratch,
+                label: "probe")
         else { return false }
         return (try? probe.wait(timeout: 60)) == 0
     }()
+
+    /// Runs a Python script with pyzmq and returns its standard output.
+    static func run(_ script: String, _ arguments: [String], in scratch: Scratch) throws -> String {
+        let path = try scratch.write("sender-\(UUID().uuidString.prefix(6)).py", script)
+        let (executable, prefix) = command
+        let sender = try ChorusProcess(
+            executable: executable, prefix + [path] + arguments, in: scratch, label: "python"
+        )
+        defer { sender.kill() }
+        let status = try sender.wait(timeout: 120)
+        try #require(status == 0, "the Python sender exited \(status):\n\(sender.standardError)")
+        return sender.standardOutput
+    }
 }
 
 /// Malformed, oversized and hostile messages never bring the live collector down, are counted,
@@ -84,33 +99,37 @@ struct BadInputTests {
         context.term()
         """#
 
-    @Test("garbage is rejected and counted, the collector stays up, and a valid run beside it is intact",
-          arguments: Transport.allCases)
+    @Test(
+        "garbage is rejected and counted, the collector stays up, and a valid run beside it is intact",
+        arguments: Transport.allCases)
     func garbageThenValidRun(transport: Transport) throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let collector = try CollectorUnderTest(transport, in: scratch)
         defer { collector.kill() }
-        let garbage = try python(Self.garbageSender, [collector.endpoint, "garbage"], in: scratch)
+        let garbage = try PythonZMQ.run(Self.garbageSender, [collector.endpoint, "garbage"], in: scratch)
         let badCount = try #require(Int(garbage.trimmingCharacters(in: .whitespacesAndNewlines)))
 
         try ChorusProcess.poll("the collector to log the rejections", timeout: 60) {
             collector.process.standardError.contains("reason=multipart") || !collector.process.isRunning
         }
         try #require(collector.process.isRunning, "the collector died:\n\(collector.process.standardError)")
-        for reason in ["malformed-json", "unsupported-version", "unknown-kind", "missing-field", "invalid-field",
-                       "invalid-data", "multipart"] {
+        for reason in [
+            "malformed-json", "unsupported-version", "unknown-kind", "missing-field", "invalid-field",
+            "invalid-data", "multipart",
+        ] {
             #expect(collector.process.standardError.contains("reason=\(reason)"), "no rejection logged as \(reason)")
         }
 
         let run = "valid-beside-garbage"
         let log = CollectReplayTests.twoRankLog()
         let files = try log.write(to: scratch)
-        let sent = try ChorusProcess.run(["replay", "--endpoint", collector.endpoint, "--run", run] + files,
-                                         in: scratch, timeout: 120)
+        let sent = try ChorusProcess.run(
+            ["replay", "--endpoint", collector.endpoint, "--run", run] + files,
+            in: scratch, timeout: 120)
         #expect(sent.status == 0, "\(sent.standardError)")
         try collector.waitForStatus(run: run, "the valid run to finish") { $0.finished && $0["rows"] == 400 }
-        _ = try python(Self.conflictingHello, [collector.endpoint, run], in: scratch)
+        _ = try PythonZMQ.run(Self.conflictingHello, [collector.endpoint, run], in: scratch)
         let status = try collector.waitForStatus(run: run, "the conflicting hello to be counted") {
             $0["rejected"] == 1
         }
@@ -118,13 +137,7 @@ struct BadInputTests {
 
         // Messages rejected before any run can be named must show in `chorus status` too
         // (protocol.md section 5 lists `rejected` among its counters).
-        let everything = try ChorusProcess.output(["status", "--store", collector.store], in: scratch)
-        let shown = everything.split(separator: "\n").flatMap { line in
-            line.split(separator: "·").compactMap { part -> Int? in
-                let words = part.split(separator: " ")
-                return words.first == "rejected" && words.count > 1 ? Int(words[1]) : nil
-            }
-        }.reduce(0, +)
+        let (shown, everything) = try collector.rejectedInAllRuns()
         #expect(shown >= badCount + 1, "status shows \(shown) rejected, not \(badCount + 1):\n\(everything)")
 
         try #require(collector.process.isRunning, "the collector died:\n\(collector.process.standardError)")
@@ -134,18 +147,5 @@ struct BadInputTests {
         let rows = history.map { [$0["_step"], $0["_rank"]] }
         #expect(firstMismatch(rows, log.history.map { [.integer($0.step), .integer(Int64($0.rank))] }) == nil)
         #expect(firstMismatch(history.map(ExportReading.metrics), log.history.map(\.values)) == nil)
-    }
-
-    /// Runs a Python script with pyzmq and returns its standard output.
-    private func python(_ script: String, _ arguments: [String], in scratch: Scratch) throws -> String {
-        let path = try scratch.write("sender-\(UUID().uuidString.prefix(6)).py", script)
-        let (executable, prefix) = PythonZMQ.command
-        let sender = try ChorusProcess(
-            executable: executable, prefix + [path] + arguments, in: scratch, label: "python"
-        )
-        defer { sender.kill() }
-        let status = try sender.wait(timeout: 120)
-        try #require(status == 0, "the Python sender exited \(status):\n\(sender.standardError)")
-        return sender.standardOutput
     }
 }

@@ -92,6 +92,18 @@ final class CollectorUnderTest {
         return StatusReport(outcome.standardOutput)
     }
 
+    /// Every rejected message, charged to a run or not, as `chorus status` shows it on its
+    /// `all runs` line (0 without one), with the text it printed.
+    func rejectedInAllRuns() throws -> (count: Int, text: String) {
+        let everything = try ChorusProcess.output(["status", "--store", store], in: scratch)
+        let line = everything.split(separator: "\n").first { $0.hasPrefix("all runs") } ?? ""
+        let count = line.split(separator: "·").compactMap { part -> Int? in
+            let words = part.split(separator: " ")
+            return words.first == "rejected" && words.count > 1 ? Int(words[1]) : nil
+        }.first
+        return (count ?? 0, everything)
+    }
+
     /// Polls `chorus status --run` until `condition` holds.
     /// - Returns: the report that satisfied it.
     /// - Throws: ``ProcessFailure`` with the last report if it never did within `timeout`.

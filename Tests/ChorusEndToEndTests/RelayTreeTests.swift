@@ -68,7 +68,8 @@ struct RelayTreeTests {
         }
     }
 
-    static func exports(_ collector: CollectorUnderTest) throws -> [String: String] {
+    /// The history, steps and summary of `run` as `chorus export` writes them.
+    static func exports(_ collector: CollectorUnderTest, run: String = run) throws -> [String: String] {
         var texts: [String: String] = [:]
         for (table, format) in [("history", "jsonl"), ("steps", "jsonl"), ("summary", "json")] {
             texts[table] = try collector.export(run: run, table: table, format: format)
@@ -92,11 +93,8 @@ struct RelayTreeTests {
         defer { upstream.kill() }
         let relays = try ["node-a", "node-b"].map { node in
             let endpoint = "ipc://" + scratch.path("\(node).sock")
-            let relay = try ChorusProcess(
-                chorus: ["relay", "--upstream", upstream.endpoint, "--bind", endpoint, "--id", node], in: scratch)
-            try ChorusProcess.poll("`chorus relay --id \(node)` to listen", timeout: 60) {
-                relay.standardError.contains("relay listening") || !relay.isRunning
-            }
+            let relay = try Self.startRelay(
+                ["relay", "--upstream", upstream.endpoint, "--bind", endpoint, "--id", node], in: scratch)
             return (endpoint, relay)
         }
         defer { relays.forEach { $0.1.kill() } }
@@ -130,14 +128,7 @@ struct RelayTreeTests {
         // The collector saw the relays' batches, far fewer than the messages in them.
         let stopped = try #require(
             upstream.process.standardError.split(separator: "\n").first { $0.contains("collector stopped") })
-        let fields = Dictionary(
-            stopped.split(separator: " ").compactMap { field -> (String, Int)? in
-                let parts = field.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, let number = Int(parts[1]) else { return nil }
-                return (String(parts[0]), number)
-            },
-            uniquingKeysWith: { first, _ in first }
-        )
+        let fields = Self.numbers(inLogLine: stopped)
         let messages = try #require(fields["messages"])
         let frames = try #require(fields["frames"])
         #expect(messages > 4 * 120 && frames * 5 < messages, "\(stopped)")
@@ -158,37 +149,132 @@ struct RelayTreeTests {
         let arguments = [
             "relay", "--upstream", upstream.endpoint, "--bind", endpoint, "--id", "node", "--batch-interval", "1",
         ]
-        func startRelay() throws -> ChorusProcess {
-            let relay = try ChorusProcess(chorus: arguments, in: scratch)
-            try ChorusProcess.poll("`chorus relay` to listen", timeout: 60) {
-                relay.standardError.contains("relay listening") || !relay.isRunning
-            }
-            return relay
-        }
-        var relay = try startRelay()
+        var relay = try Self.startRelay(arguments, in: scratch)
         defer { relay.kill() }
-        let workers = try files.enumerated().map { rank, file in
-            try ChorusProcess(
-                chorus: [
-                    "replay", "--endpoint", endpoint, "--run", Self.run, "--world-size", "2", "--rank", String(rank),
-                    "--rate", "40",
-                ] + [file],
-                in: scratch
-            )
-        }
+        let workers = try Self.pacedReplays(files, endpoint: endpoint, in: scratch)
         defer { workers.forEach { $0.kill() } }
         try upstream.waitForStatus(run: Self.run, "the first records") { $0["records"] > 20 }
         relay.kill()
         Thread.sleep(forTimeInterval: 0.5)
-        relay = try startRelay()
+        relay = try Self.startRelay(arguments, in: scratch)
         try Self.expectSuccess(workers)
-        let resent = workers.map { worker in
-            let words = worker.standardOutput.split(separator: " ")
-            return words.firstIndex(of: "resent").flatMap { Int(words[$0 + 1]) } ?? 0
-        }.reduce(0, +)
+        let resent = Self.resent(by: workers)
         print("RELAY FIGURES relay SIGKILLed and restarted: \(log.lines.count) records, \(resent) sent again")
         try upstream.waitForStatus(run: Self.run, timeout: 30, "a finished run") { $0.finished }
         #expect(try upstream.stop(SIGTERM) == 0)
         try RunExportCheck(collector: upstream, run: Self.run, log: log).all()
+    }
+
+    @Test("a collector SIGKILLed behind a relay and restarted loses nothing: its new acks reach the ranks")
+    func collectorKilledBehindRelay() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let log = RankLog(lines: Self.log().lines.filter { $0.rank < 2 })
+        let files = try log.write(to: scratch)
+        var upstream = try CollectorUnderTest(.tcp, in: scratch)
+        defer { upstream.kill() }
+        let endpoint = "ipc://" + scratch.path("node.sock")
+        let relay = try Self.startRelay(
+            ["relay", "--upstream", upstream.endpoint, "--bind", endpoint, "--id", "node"], in: scratch)
+        defer { relay.kill() }
+        let workers = try Self.pacedReplays(files, endpoint: endpoint, in: scratch)
+        defer { workers.forEach { $0.kill() } }
+        try upstream.waitForStatus(run: Self.run, "the first records") { $0["records"] > 20 }
+        upstream.kill()
+        _ = try upstream.process.wait(timeout: 10)
+        // Records the ranks send meanwhile wait in the relay's queue to the collector, or are lost
+        // with the dead connection; the restarted collector's new id makes the ranks send again.
+        Thread.sleep(forTimeInterval: 0.5)
+        upstream = try upstream.restarted()
+        try Self.expectSuccess(workers)
+        let resent = Self.resent(by: workers)
+        #expect(resent > 0, "no rank heard the restarted collector through the relay")
+        print("RELAY FIGURES collector SIGKILLed behind a relay: \(log.lines.count) records, \(resent) sent again")
+        try upstream.waitForStatus(run: Self.run, timeout: 30, "a finished run") { $0.finished }
+        relay.send(SIGTERM)
+        #expect(try relay.wait(timeout: 30) == 0, "\(relay.standardError)")
+        #expect(try upstream.stop(SIGTERM) == 0)
+        try RunExportCheck(collector: upstream, run: Self.run, log: log).all()
+    }
+
+    @Test("a relay reaches a collector that runs with CURVE with its own key pair, its ranks in the clear")
+    func curveUpstream() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let log = RankLog(lines: Self.log().lines.filter { $0.rank < 2 && $0.step < 40 })
+        let files = try log.write(to: scratch)
+        for name in ["collector", "relay"] {
+            _ = try ChorusProcess.output(["keygen", "--out", scratch.path(name)], in: scratch)
+        }
+        let upstream = try CollectorUnderTest(
+            .tcp, in: scratch,
+            options: [
+                "--curve-secret-key-file", scratch.path("collector.key"), "--allow-keys-file",
+                scratch.path("relay.pub"),
+            ])
+        defer { upstream.kill() }
+        let serverKey = try String(contentsOfFile: scratch.path("collector.pub"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let endpoint = "ipc://" + scratch.path("node.sock")
+        let relay = try Self.startRelay(
+            [
+                "relay", "--upstream", upstream.endpoint, "--bind", endpoint, "--id", "node",
+                "--upstream-server-key", serverKey, "--upstream-secret-key-file", scratch.path("relay.key"),
+            ],
+            in: scratch
+        )
+        defer { relay.kill() }
+        let sent = try ChorusProcess.run(
+            ["replay", "--endpoint", endpoint, "--run", Self.run] + files, in: scratch, timeout: 120)
+        #expect(sent.status == 0, "\(sent.standardError)")
+        #expect(sent.standardOutput.contains("unconfirmed 0"), "\(sent.standardOutput)")
+        try upstream.waitForStatus(run: Self.run, timeout: 30, "a finished run") { $0.finished }
+        relay.send(SIGTERM)
+        #expect(try relay.wait(timeout: 30) == 0, "\(relay.standardError)")
+        #expect(try upstream.stop(SIGTERM) == 0)
+        try RunExportCheck(collector: upstream, run: Self.run, log: log).all()
+    }
+
+    /// Starts `chorus relay` with `arguments` and returns once it listens (or has exited).
+    static func startRelay(_ arguments: [String], in scratch: Scratch) throws -> ChorusProcess {
+        let relay = try ChorusProcess(chorus: arguments, in: scratch)
+        try ChorusProcess.poll("`chorus \(arguments.joined(separator: " "))` to listen", timeout: 60) {
+            relay.standardError.contains("relay listening") || !relay.isRunning
+        }
+        return relay
+    }
+
+    /// One `chorus replay` per file, rank by position, 40 lines a second, so that a fault
+    /// injected a second or two in lands mid-run.
+    static func pacedReplays(_ files: [String], endpoint: String, in scratch: Scratch) throws -> [ChorusProcess] {
+        try files.enumerated().map { rank, file in
+            try ChorusProcess(
+                chorus: [
+                    "replay", "--endpoint", endpoint, "--run", run, "--world-size", String(files.count),
+                    "--rank", String(rank), "--rate", "40", file,
+                ],
+                in: scratch
+            )
+        }
+    }
+
+    /// The messages the replays say they sent again, summed.
+    static func resent(by workers: [ChorusProcess]) -> Int {
+        workers.map { worker in
+            let words = worker.standardOutput.split(separator: " ")
+            return words.firstIndex(of: "resent").flatMap { Int(words[$0 + 1]) } ?? 0
+        }.reduce(0, +)
+    }
+
+    /// The `key=number` fields of one log line.
+    static func numbers(inLogLine line: Substring) -> [String: Int] {
+        Dictionary(
+            line.split(separator: " ").compactMap { field -> (String, Int)? in
+                let parts = field.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, let number = Int(parts[1]) else { return nil }
+                return (String(parts[0]), number)
+            },
+            uniquingKeysWith: { first, _ in first }
+        )
     }
 }
