@@ -15,7 +15,7 @@ demo:
 test:
 	scripts/setup --python
 	$(SWIFT) build
-	$(SWIFT) test
+	CHORUS_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test
 	CHORUS_BIN=$(CURDIR)/.build/debug/chorus CHORUS_PYTHON=$(CURDIR)/.venv/bin/python \
 		.venv/bin/python -m pytest -q $(PYTHON_TESTS)
 	$(MAKE) --no-print-directory deploy-check
