@@ -6,7 +6,8 @@
 // all merged into one run, so that the fuzzer reaches the merge rules through the decoder
 // just as a sender would. Besides crashes, traps and AddressSanitizer's findings, it checks:
 // - a decoded message encodes to bytes that decode to a message encoding to the same bytes;
-// - a message the merger refuses is refused with a WireError, never anything else;
+// - a message the merger refuses is refused with a WireError, never anything else, and so is
+//   the settling of a record the decoder refused;
 // - after completing every step, the rows the merger counts are the rows the store holds.
 
 private let separator: UInt8 = 0x1E
@@ -26,7 +27,22 @@ public func fuzzWireAndMerge(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     var now = 0.0
     for piece in input.split(separator: separator, omittingEmptySubsequences: true) {
         let bytes = Array(piece)
-        guard let message = try? decoder.decode(bytes) else { continue }
+        let message: WireMessage
+        do {
+            message = try decoder.decode(bytes)
+        } catch {
+            // The collector settles a refused record whose sequence number it can read.
+            if let sender = error.sender, let sequenceNumber = error.sequenceNumber, let merger = mergers[sender.run] {
+                now += 1
+                do {
+                    try merger.settleRefusedRecord(sender, sequenceNumber: sequenceNumber, now: now)
+                } catch is WireError {
+                } catch {
+                    fatalError("settling a refused record failed with something other than a rejection: \(error)")
+                }
+            }
+            continue
+        }
         let encoded = encoder.encode(message)
         guard let again = try? decoder.decode(encoded) else {
             let text = String(decoding: encoded, as: UTF8.self)

@@ -37,6 +37,7 @@ struct HostileInputTests {
             + #""ts": 1.5, "data": {"loss": NaN, "train": {"acc": 0.5, "grad": [1, 2]}, "note": "x"}}"#,
         #"{"v": 1, "kind": "heartbeat", "run": "fuzz", "rank": 2, "inc": "f2", "ts": 2.0, "last_seq": 9}"#,
         #"{"v": 1, "kind": "end", "run": "fuzz", "rank": 1, "inc": "f1", "ts": 3.0, "last_seq": 3}"#,
+        #"{"v": 1, "kind": "skip", "run": "fuzz", "rank": 1, "inc": "f1", "first": 2, "last": 9, "reason": "x"}"#,
         #"{"v": 1, "kind": "define", "run": "fuzz", "rank": 0, "inc": "f0", "metric": "train/*", "reduce": "max", "#
             + #""goal": "max"}"#,
         #"{"v": 1, "kind": "summary", "run": "fuzz", "rank": 0, "inc": "f0", "#

@@ -24,6 +24,29 @@ struct SkippedRecordsTests {
         #expect(tracker.receivedRanges == [1...9, Int64.max...Int64.max])
     }
 
+    @Test("random records and skips leave the tracker agreeing with a plain set", arguments: [1, 2, 3] as [UInt64])
+    func trackerMatchesASet(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        var tracker = SequenceTracker()
+        var reference = Set<Int64>()
+        for _ in 0..<2_000 {
+            let first = Int64.random(in: 1...300, using: &generator)
+            if Bool.random(using: &generator) {
+                #expect(tracker.insert(first) == reference.insert(first).inserted)
+            } else {
+                let numbers = first...(first + Int64.random(in: 0...6, using: &generator))
+                let new = numbers.filter { !reference.contains($0) }.count
+                reference.formUnion(numbers)
+                #expect(tracker.settle(numbers) == Int64(new))
+            }
+            let contiguous = (1...400).first { !reference.contains($0) }! - 1
+            #expect(tracker.contiguousThrough == contiguous)
+            #expect(tracker.receivedCount == Int64(reference.count))
+        }
+        let ranges = tracker.receivedRanges
+        #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound + 1 < $1.lowerBound })
+    }
+
     @Test("a skip decodes with its range and reason, and one that names no range is refused")
     func decoding() throws {
         let sender = Sender(run: "job-42", rank: 0, incarnation: "5f0c1e9a")

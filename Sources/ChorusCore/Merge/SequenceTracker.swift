@@ -42,17 +42,8 @@ public struct SequenceTracker: Sendable, Hashable {
     public mutating func insert(_ number: Int64) -> Bool {
         precondition(number >= 1, "sequence numbers start at 1; the decoder rejects others")
         highestKnown = Swift.max(highestKnown, number)
-        // The index of the first range that ends at or after `number - 1`.
-        var low = 0
-        var high = received.count
-        while low < high {
-            let middle = (low + high) / 2
-            if received[middle].upperBound < number - 1 {
-                low = middle + 1
-            } else {
-                high = middle
-            }
-        }
+        // The first range that ends at or after `number - 1`.
+        let low = firstIndex { $0.upperBound >= number - 1 }
         if low < received.count && received[low].contains(number) {
             return false
         }
@@ -78,9 +69,36 @@ public struct SequenceTracker: Sendable, Hashable {
     /// - Returns: how many numbers were not accounted for before.
     public mutating func settle(_ numbers: ClosedRange<Int64>) -> Int64 {
         precondition(numbers.lowerBound >= 1, "sequence numbers start at 1; the decoder rejects others")
-        let before = receivedCount
-        self = SequenceTracker(received: received + [numbers], highestKnown: highestKnown)
-        return receivedCount - before
+        highestKnown = Swift.max(highestKnown, numbers.upperBound)
+        // The ranges `numbers` overlaps or touches are `first ..< end`; they join it.
+        let first = firstIndex { $0.upperBound >= numbers.lowerBound - 1 }
+        var end = first
+        var absorbed: Int64 = 0
+        var joined = numbers
+        while end < received.count, numbers.upperBound == .max || received[end].lowerBound <= numbers.upperBound + 1 {
+            let range = received[end]
+            absorbed += range.upperBound - range.lowerBound + 1
+            joined = Swift.min(joined.lowerBound, range.lowerBound)...Swift.max(joined.upperBound, range.upperBound)
+            end += 1
+        }
+        received.replaceSubrange(first..<end, with: [joined])
+        return joined.upperBound - joined.lowerBound + 1 - absorbed
+    }
+
+    /// The index of the first range for which `isAtOrAfter` holds, which must hold for every
+    /// range after it too (a binary search).
+    private func firstIndex(where isAtOrAfter: (ClosedRange<Int64>) -> Bool) -> Int {
+        var low = 0
+        var high = received.count
+        while low < high {
+            let middle = (low + high) / 2
+            if isAtOrAfter(received[middle]) {
+                high = middle
+            } else {
+                low = middle + 1
+            }
+        }
+        return low
     }
 
     /// Notes that numbers up to `number` exist (from a heartbeat or an end).
