@@ -21,7 +21,7 @@ struct RelayRawInputTests {
     ///
     /// `first`: rank 0 alone (world size 2), 40 records (the last in a batch, as from a relay
     /// below), ten of them sent twice, garbage (a batch in a batch among it), a metric
-    /// definition, a user summary and the end. `second`: rank 1 after every step
+    /// definition, a user summary and the end (after record 41, refused). `second`: rank 1 after every step
     /// rank 0 logged has been held open or completed without it, then rank 1 again as
     /// attempt 1 from a checkpoint at step 30, and one duplicate of its first incarnation.
     static let sender = #"""
@@ -73,6 +73,8 @@ struct RelayRawInputTests {
                 json.dumps({k: v for k, v in good.items() if k != "seq"}).encode(),
                 json.dumps(dict(good, data={"a/b": 1, "a": {"b": 2}})).encode(),
                 json.dumps(dict(good, data={"k" * 300: 1})).encode(),
+                # Refused with a sequence number of its own, which is settled, not left a gap.
+                json.dumps(dict(good, seq=41, data={"k" * 300: 1})).encode(),
                 json.dumps({"v": 1, "kind": "batch", "relay": "r", "messages": [
                     {"v": 1, "kind": "batch", "relay": "s", "messages": [good]}]}).encode(),
             ]
@@ -81,7 +83,7 @@ struct RelayRawInputTests {
             push.send_multipart([sent[0], b"a second frame"])
             bad = len(garbage) + 1
             send(message("summary", 0, "r0", data={"best": 0.5, "note": {"text": "x"}}))
-            send(message("end", 0, "r0", ts=1.0e9 + 60, last_seq=40))
+            send(message("end", 0, "r0", ts=1.0e9 + 60, last_seq=41))
         else:
             send(message("hello", 1, "r1", world_size=2, start_time=1.0e9 + 1))
             first = [log(1, "r1", step + 1, step) for step in range(36)]
@@ -145,6 +147,11 @@ struct RelayRawInputTests {
         #expect(RelayTreeTests.numbers(inLogLine: stopped)["rejected"] == badCount, "\(stopped)")
         let (upstreamRejected, upstreamText) = try upstream.rejectedInAllRuns()
         #expect(upstreamRejected == 0, "garbage went upstream:\n\(upstreamText)")
+        // Record 41 refused at the relay reaches the collector as a skip, settled as if refused there.
+        let incarnations = "SELECT incarnation, received, skipped, missing, durable_seq FROM incarnations ORDER BY 1"
+        let settled = try direct.query(incarnations)
+        #expect(settled.first == ["r0", "40", "1", "0", "41"], "\(settled)")
+        #expect(try upstream.query(incarnations) == settled)
 
         #expect(try direct.stop(SIGTERM) == 0)
         #expect(try upstream.stop(SIGTERM) == 0)
