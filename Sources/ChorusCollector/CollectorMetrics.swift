@@ -77,6 +77,10 @@ struct CollectorMetrics {
             ("duplicates", "Records of the run seen before, ignored.", \.duplicates),
             ("late", "Records merged into a step of the run that was already complete.", \.late),
             ("rejected", "Messages of the run rejected.", \.rejected),
+            (
+                "skipped", "Sequence numbers of the run settled without a record: dropped by a client, or refused.",
+                \.skipped
+            ),
         ]
         for (name, help, value) in counts {
             page.family("chorus_run_\(name)_total", .counter, help: help)

@@ -33,7 +33,8 @@ public final class StoreReader {
         try connection.prepare(
             """
             SELECT name, world_size, start_time, finished, received, duplicates, late, rejected, rows, open_steps,
-                max_open_steps_seen, updated_at, (SELECT count(*) FROM steps WHERE steps.run_id = runs.run_id)
+                max_open_steps_seen, updated_at, (SELECT count(*) FROM steps WHERE steps.run_id = runs.run_id),
+                (SELECT coalesce(sum(skipped), 0) FROM incarnations WHERE incarnations.run_id = runs.run_id)
             FROM runs ORDER BY name
             """
         ).rows().map { row in
@@ -50,7 +51,8 @@ public final class StoreReader {
                 openSteps: row[9].integerValue ?? 0,
                 maxOpenStepsSeen: row[10].integerValue ?? 0,
                 updatedAt: row[11].realValue,
-                completedSteps: row[12].integerValue ?? 0
+                completedSteps: row[12].integerValue ?? 0,
+                skipped: row[13].integerValue ?? 0
             )
         }
     }

@@ -51,6 +51,8 @@ public struct RunRecord: Sendable, Hashable {
     public var updatedAt: Double?
     /// Complete steps.
     public var completedSteps: Int64
+    /// Sequence numbers settled without a record, over every incarnation.
+    public var skipped: Int64
 }
 
 /// A rank of a run as the store last recorded it.

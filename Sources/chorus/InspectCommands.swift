@@ -102,7 +102,7 @@ enum StatusCommand: Command {
             )
             printLine(
                 "  records \(run.received) · duplicates \(run.duplicates) · late \(run.late) "
-                    + "· rejected \(run.rejected)"
+                    + "· rejected \(run.rejected) · skipped \(run.skipped)"
                     + " · rows \(run.rows) · steps complete \(run.completedSteps) · open \(run.openSteps)"
                     + " (most \(run.maxOpenStepsSeen))"
             )

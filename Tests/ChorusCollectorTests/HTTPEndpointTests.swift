@@ -107,6 +107,7 @@ struct HTTPEndpointTests {
             #"chorus_run_duplicates_total{run="web"} 1"#,
             #"chorus_run_late_total{run="web"} 0"#,
             #"chorus_run_rejected_total{run="web"} 0"#,
+            #"chorus_run_skipped_total{run="web"} 0"#,
             #"chorus_run_rows{run="web"} 5"#,
             #"chorus_run_open_steps{run="web"} 1"#,
             #"chorus_run_ranks{run="web",state="active"} 1"#,

@@ -71,6 +71,7 @@ struct PrometheusTextTests {
                 "# TYPE chorus_run_duplicates_total counter",
                 "# TYPE chorus_run_late_total counter",
                 "# TYPE chorus_run_rejected_total counter",
+                "# TYPE chorus_run_skipped_total counter",
                 "# TYPE chorus_run_rows gauge",
                 "# TYPE chorus_run_open_steps gauge",
                 "# TYPE chorus_run_ranks gauge",
@@ -79,7 +80,7 @@ struct PrometheusTextTests {
             ])
         #expect(metrics.exposition.hasSuffix("\n"))
         #expect(
-            metrics.exposition.split(separator: "\n").filter { $0.hasPrefix("# HELP") }.count == 14,
+            metrics.exposition.split(separator: "\n").filter { $0.hasPrefix("# HELP") }.count == 15,
             "every family has its help line")
     }
 }

@@ -88,6 +88,7 @@ struct SettledRecordsTests {
         #expect(incarnation.received == 3)
         #expect(incarnation.missing == 0 && incarnation.gaps.isEmpty)
         #expect(incarnation.durableSequenceNumber == 6)
+        #expect(try StoreReader(path: "\(directory)/store.sqlite").run("settled").skipped == 3)
         var steps: [Int64] = []
         try StoreReader(path: "\(directory)/store.sqlite").forEachHistoryRow(run: "settled") { steps.append($0.step) }
         #expect(steps == [1, 3, 6])

@@ -114,6 +114,7 @@ struct SkippedRecordsTests {
         #expect(incarnation.sequence.contiguousThrough == 5)
         #expect(incarnation.sequence.isComplete)
         #expect(incarnation.skipped == 3)
+        #expect(harness.merger.statistics.skipped == 3, "the run's count comes back from its incarnations")
         #expect(incarnation.recordsReceived == 2)
         #expect(harness.merger.statistics.received == 2)
         #expect(harness.merger.statistics.rows == 2)

@@ -18,6 +18,10 @@ extension RunMerger {
             state.lastHeard = now
             return state
         }
+        // The store keeps skipped numbers per incarnation only.
+        statistics.skipped = ranks.values.reduce(0) { total, rank in
+            rank.incarnations.values.reduce(total) { $0 + $1.skipped }
+        }
         if let worldSize {
             for rank in 0..<worldSize where ranks[rank] == nil {
                 ranks[rank] = RankState(rank: rank, now: now)

@@ -28,6 +28,8 @@ public struct RunStatistics: Sendable, Hashable {
     public var late: Int64 = 0
     /// Messages of this run rejected after decoding (a conflicting hello, say).
     public var rejected: Int64 = 0
+    /// Sequence numbers settled without a record: dropped by a client, or refused.
+    public var skipped: Int64 = 0
     /// Rows in the history.
     public var rows: Int64 = 0
     /// The most steps open at once.
@@ -172,7 +174,12 @@ public final class RunMerger {
     /// Settles sequence numbers of `sender` that no record will fill: its sender skipped
     /// them, or this collector refused the record (``settleRefusedRecord(_:sequenceNumber:now:)``).
     private func settle(_ sequenceNumbers: ClosedRange<Int64>, of sender: Sender) {
-        incarnation(of: sender) { $0.skipped += $0.sequence.settle(sequenceNumbers) }
+        var settled: Int64 = 0
+        incarnation(of: sender) {
+            settled = $0.sequence.settle(sequenceNumbers)
+            $0.skipped += settled
+        }
+        statistics.skipped += settled
     }
 
     /// Settles the sequence number of a `log` record refused for what it holds, which the
