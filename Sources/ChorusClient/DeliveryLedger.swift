@@ -12,6 +12,8 @@ enum OutgoingMessage: Sendable {
     case summary(key: String, [UInt8])
     /// The incarnation's `end`.
     case end(lastSequenceNumber: Int64, [UInt8])
+    /// A `skip` of records dropped before they were sent, the last of them named.
+    case skip(lastSequenceNumber: Int64, [UInt8])
     /// Anything never sent again (a heartbeat).
     case transient([UInt8])
 
@@ -19,7 +21,7 @@ enum OutgoingMessage: Sendable {
     var bytes: [UInt8] {
         switch self {
         case .hello(let bytes), .record(_, let bytes), .define(_, let bytes), .summary(_, let bytes),
-            .end(_, let bytes), .transient(let bytes):
+            .end(_, let bytes), .skip(_, let bytes), .transient(let bytes):
             bytes
         }
     }
@@ -80,7 +82,9 @@ struct DeliveryLedger {
         switch message {
         case .hello(let bytes):
             hello = bytes
-        case .record(let sequenceNumber, let bytes):
+        case .record(let sequenceNumber, let bytes), .skip(let sequenceNumber, let bytes):
+            // A skip is kept like a record: the collector must settle it before it can
+            // acknowledge what follows, and a restarted one may not have it.
             guard sequenceNumber > durableSequenceNumber, capacity > 0 else { return }
             if retainedCount >= capacity {
                 retainedHead += 1

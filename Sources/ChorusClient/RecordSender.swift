@@ -10,7 +10,9 @@ import Synchronization
 /// The training loop only appends encoded messages to a bounded queue, so a slow or absent
 /// collector never blocks it for long. When the queue is full, the caller waits up to
 /// ``fullQueueWait`` seconds for room; if none frees up, the message is dropped and counted
-/// in ``dropped``. Sent records are kept in a ``DeliveryLedger`` until acknowledged.
+/// in ``dropped``, and a dropped record's sequence number is sent as skipped, so that the
+/// collector's acknowledgements can pass over it. Sent records are kept in a
+/// ``DeliveryLedger`` until acknowledged.
 final class RecordSender: Sendable {
     /// How long `enqueue` waits for room in a full queue before dropping.
     static let fullQueueWait = 1.0
@@ -46,11 +48,26 @@ final class RecordSender: Sendable {
     private struct State: Sendable {
         var messages: [OutgoingMessage] = []
         var head = 0
+        /// Sequence numbers of records dropped from the full queue, not yet sent as skipped.
+        var skipped: [ClosedRange<Int64>] = []
         var closeDeadline: Date?
         var report = Report()
         var failure: String?
 
         var count: Int { messages.count - head }
+
+        mutating func takeSkipped() -> [ClosedRange<Int64>] {
+            defer { skipped = [] }
+            return skipped
+        }
+
+        mutating func noteSkipped(_ sequenceNumber: Int64) {
+            if let last = skipped.last, last.upperBound == sequenceNumber - 1 {
+                skipped[skipped.count - 1] = last.lowerBound...sequenceNumber
+            } else {
+                skipped.append(sequenceNumber...sequenceNumber)
+            }
+        }
 
         mutating func popFirst() -> OutgoingMessage? {
             guard head < messages.count else { return nil }
@@ -142,7 +159,13 @@ final class RecordSender: Sendable {
                 return true
             }
             if queued == false || Date() >= giveUp {
-                state.withLock { $0.report.dropped += 1 }
+                state.withLock { state in
+                    state.report.dropped += 1
+                    if case .record(let sequenceNumber, _) = message, state.closeDeadline == nil {
+                        state.noteSkipped(sequenceNumber)
+                    }
+                }
+                wakeUp.signal()
                 return false
             }
             usleep(1_000)
@@ -198,9 +221,19 @@ final class RecordSender: Sendable {
         connected(nil)
 
         var ledger = DeliveryLedger(capacity: retention)
+        var encoder = WireEncoder()
         var lastActivity = Date()
         var firstAcknowledgementBy: Date?
         while true {
+            // Dropped records first: the collector settles them, and acknowledges past them.
+            for numbers in state.withLock({ $0.takeSkipped() }) {
+                let notice = SkippedRecords(
+                    sender: connection.sender, sequenceNumbers: numbers,
+                    reason: "dropped: the client's queue of \(capacity) messages stayed full")
+                let message = OutgoingMessage.skip(
+                    lastSequenceNumber: numbers.upperBound, encoder.encode(.skip(notice)))
+                if send(message.bytes, on: socket) { ledger.sent(message, at: Self.now()) }
+            }
             var burst = 0
             while burst < Self.burst, let message = state.withLock({ $0.popFirst() }) {
                 if send(message.bytes, on: socket) {

@@ -258,6 +258,12 @@ final class CollectorLoop {
             merger.countRejection()
             touchedRuns.insert(run)
         }
+        // Sending a refused record again cannot change its fate, so its sequence number is
+        // settled and the rank's acknowledgements pass over it (unless the run's bounds
+        // refuse even that, when the record stays missing).
+        if let sender = error.sender, let sequenceNumber = error.sequenceNumber, let merger = mergers[sender.run] {
+            try? merger.settleRefusedRecord(sender, sequenceNumber: sequenceNumber, now: wallClockSeconds())
+        }
         let onceKey = "\(origin ?? "unknown") \(reason)"
         guard rejectionsLogged.count < 10_000, rejectionsLogged.insert(onceKey).inserted else { return }
         var metadata = [("reason", reason), ("error", error.message)]

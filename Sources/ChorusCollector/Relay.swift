@@ -254,7 +254,7 @@ private final class RelayLoop {
         let taken: Bool? = try ranks.receive(wait: wait) { bytes, more in
             if more {
                 _ = try ranks.discardRemainingParts()
-                reject(WireError(.multipart, "a message must have exactly one frame"))
+                try reject(WireError(.multipart, "a message must have exactly one frame"))
                 return true
             }
             do {
@@ -269,12 +269,12 @@ private final class RelayLoop {
                             let encoded = encoder.encode(message)
                             try encoded.withUnsafeBytes { try forward($0, of: message) }
                         case .failure(let error):
-                            reject(error)
+                            try reject(error)
                         }
                     }
                 }
             } catch let error as WireError {
-                reject(error)
+                try reject(error)
             }
             return true
         }
@@ -341,8 +341,19 @@ private final class RelayLoop {
         if passed > 0 { relay.count { $0.acknowledgements += passed } }
     }
 
-    private func reject(_ error: WireError) {
+    /// Counts and logs a refused message. A `log` record refused for what it holds goes on
+    /// as a `skip` of its sequence number, so that the collector settles it as it would a
+    /// record it had refused itself, and the rank's acknowledgements pass over it.
+    private func reject(_ error: WireError) throws {
         relay.count { $0.rejected += 1 }
+        if let sender = error.sender, let sequenceNumber = error.sequenceNumber {
+            let reason = "relay \(configuration.relayID) refused the record: \(error.code)"
+            let skip = WireMessage.skip(
+                SkippedRecords(sender: sender, sequenceNumbers: sequenceNumber...sequenceNumber, reason: reason)
+            )
+            let encoded = encoder.encode(skip)
+            try encoded.withUnsafeBytes { try forward($0, of: skip) }
+        }
         let origin = error.sender.map { "\($0.run)/\($0.rank)/\($0.incarnation)" } ?? "unknown"
         let onceKey = "\(origin) \(error.code)"
         guard rejectionsLogged.count < 10_000, rejectionsLogged.insert(onceKey).inserted else { return }

@@ -39,7 +39,7 @@ extension Store {
         for row in try statement(
             """
             SELECT rank, incarnation, attempt, start_time, greeted, resume_step, received_seqs, last_seq, ended,
-                duplicates, late
+                duplicates, late, skipped
             FROM incarnations WHERE run_id = ?
             """
         ).rows([id]) {
@@ -58,7 +58,8 @@ extension Store {
                 ),
                 ended: row[8].integerValue == 1,
                 duplicates: row[9].integerValue ?? 0,
-                late: row[10].integerValue ?? 0
+                late: row[10].integerValue ?? 0,
+                skipped: row[11].integerValue ?? 0
             )
         }
         var thresholds: [Int32: (from: [Int64: Int64], fixed: Set<Int64>)] = [:]

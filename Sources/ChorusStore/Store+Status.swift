@@ -32,18 +32,18 @@ extension Store {
                     """
                     INSERT OR REPLACE INTO incarnations (run_id, incarnation, rank, attempt, start_time, resume_step,
                         ended, received, last_seq, missing, gaps, greeted, received_seqs, durable_seq, duplicates,
-                        late)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        late, skipped)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 ).run([
                     id, .text(incarnation.id), .integer(Int64(rank)), .integer(incarnation.attempt),
                     .real(incarnation.startTime), incarnation.resumeStep.map(SQLiteValue.integer) ?? .null,
-                    .integer(incarnation.ended ? 1 : 0), .integer(incarnation.sequence.receivedCount),
+                    .integer(incarnation.ended ? 1 : 0), .integer(incarnation.recordsReceived),
                     .integer(incarnation.sequence.highestKnown), .integer(incarnation.sequence.missingCount),
                     .text(gaps), .integer(incarnation.greeted ? 1 : 0),
                     .text(Self.rangeList(incarnation.sequence.receivedRanges)),
                     .integer(incarnation.sequence.contiguousThrough), .integer(incarnation.duplicates),
-                    .integer(incarnation.late),
+                    .integer(incarnation.late), .integer(incarnation.skipped),
                 ])
             }
             for (attempt, step) in state.supersedeFrom {

@@ -47,14 +47,15 @@ public final class Store: HistoryStore {
                     "INSERT INTO meta (name, value) VALUES ('schema_version', '\(StoreSchema.version)')"
                 )
             }
-        case "1":
+        case "1", "2":
             try connection.execute("BEGIN IMMEDIATE")
-            try connection.execute(StoreSchema.upgradeFromVersion1)
+            if version == "1" { try connection.execute(StoreSchema.upgradeFromVersion1) }
+            try connection.execute(StoreSchema.upgradeFromVersion2)
             try connection.execute(StoreSchema.statements)
             try connection.execute("COMMIT")
         case let other?:
             throw StoreError(
-                "store \(path) has schema version \(other); this chorus reads versions 1 and \(StoreSchema.version)"
+                "store \(path) has schema version \(other); this chorus reads versions 1 to \(StoreSchema.version)"
             )
         }
     }

@@ -21,7 +21,7 @@ public final class StoreReader {
         guard version == .text(String(StoreSchema.version)) else {
             throw StoreError(
                 "the store \(path) has schema version \(version?.textValue ?? "?"); this chorus reads version "
-                    + "\(StoreSchema.version). A collector of this version upgrades a version 1 store "
+                    + "\(StoreSchema.version). A collector of this version upgrades an older store "
                     + "when it opens it: "
                     + "chorus collect --store \(path)"
             )
@@ -92,7 +92,7 @@ public final class StoreReader {
         let incarnations = try connection.prepare(
             """
             SELECT i.rank, i.incarnation, i.attempt, i.start_time, i.ended, i.received, i.last_seq, i.missing, i.gaps,
-                i.durable_seq, i.duplicates, i.late
+                i.durable_seq, i.duplicates, i.late, i.skipped
             FROM incarnations AS i JOIN runs USING (run_id) WHERE runs.name = ? ORDER BY i.rank, i.attempt, i.start_time
             """
         ).rows([.text(run)])
@@ -115,7 +115,8 @@ public final class StoreReader {
                         gaps: incarnation[8].textValue ?? "",
                         durableSequenceNumber: incarnation[9].integerValue ?? 0,
                         duplicates: incarnation[10].integerValue ?? 0,
-                        late: incarnation[11].integerValue ?? 0
+                        late: incarnation[11].integerValue ?? 0,
+                        skipped: incarnation[12].integerValue ?? 0
                     )
                 }
             )

@@ -91,6 +91,8 @@ public struct IncarnationRecord: Sendable, Hashable {
     public var duplicates: Int64
     /// Records that arrived for a step already complete.
     public var late: Int64
+    /// Sequence numbers settled without a record: skipped by the client, or refused.
+    public var skipped: Int64
 }
 
 /// One row of the history.

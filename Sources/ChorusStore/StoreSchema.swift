@@ -1,4 +1,4 @@
-/// The SQLite schema of a Chorus store, version 2. README.md shows how to query it.
+/// The SQLite schema of a Chorus store, version 3. README.md shows how to query it.
 ///
 /// Tables hold ids; the views (`history`, `step_reductions`, `summary`, `rank_last_values`)
 /// join the names back in and leave out what a higher attempt superseded, so the views are
@@ -6,7 +6,7 @@
 /// SQLite cannot store NaN, so a NaN is a NULL `value` with `text` = `NaN`, and a value that
 /// is not a number is a NULL `value` with its JSON in `text`.
 enum StoreSchema {
-    static let version = 2
+    static let version = 3
 
     /// What turns a version 1 store (which lacked what a restarted collector reads back) into
     /// version 2; the tables new in version 2 come from ``statements``.
@@ -17,6 +17,13 @@ enum StoreSchema {
         ALTER TABLE incarnations ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE incarnations ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
         UPDATE meta SET value = '2' WHERE name = 'schema_version';
+        """
+
+    /// What turns a version 2 store into version 3, which counts the sequence numbers each
+    /// incarnation skipped (`protocol.md`, the `skip` message).
+    static let upgradeFromVersion2 = """
+        ALTER TABLE incarnations ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+        UPDATE meta SET value = '3' WHERE name = 'schema_version';
         """
 
     static let statements = """
@@ -65,6 +72,7 @@ enum StoreSchema {
             durable_seq INTEGER NOT NULL DEFAULT 0,
             duplicates INTEGER NOT NULL DEFAULT 0,
             late INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (run_id, incarnation)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS attempts (

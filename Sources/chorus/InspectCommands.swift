@@ -65,7 +65,8 @@ enum StatusCommand: Command {
         and prints per run its counters, and per rank its state (active, finished, lost), last
         step, and for each of its incarnations: records received, the highest sequence number
         known, the durable one (every record up to it is committed: what the collector
-        acknowledges), duplicates, late records and the sequence numbers still missing.
+        acknowledges), duplicates, late records, the sequence numbers skipped (dropped or refused
+        records, which nothing will fill) and the sequence numbers still missing.
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
@@ -108,7 +109,7 @@ enum StatusCommand: Command {
             var rows = [
                 [
                     "rank", "state", "last step", "heard", "incarnation", "attempt", "records", "last seq", "durable",
-                    "dup", "late", "gaps",
+                    "dup", "late", "skipped", "gaps",
                 ]
             ]
             for rank in try reader.ranks(run: run.name) {
@@ -123,6 +124,7 @@ enum StatusCommand: Command {
                         incarnation.map { String($0.lastSequenceNumber) } ?? "-",
                         incarnation.map { String($0.durableSequenceNumber) } ?? "-",
                         incarnation.map { String($0.duplicates) } ?? "-", incarnation.map { String($0.late) } ?? "-",
+                        incarnation.map { String($0.skipped) } ?? "-",
                         incarnation.map { $0.gaps.isEmpty ? "none" : $0.gaps } ?? "-",
                     ])
                 }

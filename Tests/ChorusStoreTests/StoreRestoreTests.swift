@@ -144,8 +144,8 @@ struct StoreRestoreTests {
         }
     }
 
-    @Test("a version 1 store is upgraded in place and keeps its rows")
-    func upgradeFromVersion1() throws {
+    @Test("an older store is upgraded in place and keeps its rows", arguments: [1, 2])
+    func upgrade(fromVersion version: Int) throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = "\(directory)/old.sqlite"
@@ -156,21 +156,27 @@ struct StoreRestoreTests {
             try store.commit()
         }
         do {
-            // Make the file what version 1 wrote.
+            // Make the file what that version wrote.
             let connection = try SQLiteConnection(path: path, mode: .readWrite(create: false))
-            for column in ["greeted", "received_seqs", "durable_seq", "duplicates", "late"] {
+            let addedSince = [1: ["greeted", "received_seqs", "durable_seq", "duplicates", "late"], 2: ["skipped"]]
+            for column in (version...2).flatMap({ addedSince[$0]! }) {
                 try connection.execute("ALTER TABLE incarnations DROP COLUMN \(column)")
             }
-            try connection.execute("DROP TABLE attempts; DROP TABLE metric_rules")
-            try connection.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
+            if version == 1 {
+                try connection.execute("DROP TABLE attempts; DROP TABLE metric_rules")
+            }
+            try connection.execute("UPDATE meta SET value = '\(version)' WHERE name = 'schema_version'")
         }
         #expect(throws: StoreError.self) { try StoreReader(path: path) }
         let store = try Store(path: path)
         #expect(try store.keyNames(run: "job") == ["loss"])
         let reader = try StoreReader(path: path)
         #expect(try reader.ranks(run: "job").isEmpty)
-        let version = try SQLiteConnection(path: path, mode: .readOnly)
+        let upgraded = try SQLiteConnection(path: path, mode: .readOnly)
             .prepare("SELECT value FROM meta WHERE name = 'schema_version'").rows()
-        #expect(version.first?.first == .text("2"))
+        #expect(upgraded.first?.first == .text("3"))
+        let columns = try SQLiteConnection(path: path, mode: .readOnly)
+            .prepare("SELECT name FROM pragma_table_info('incarnations')").rows().compactMap { $0.first?.textValue }
+        #expect(columns.contains("skipped") && columns.contains("durable_seq"))
     }
 }

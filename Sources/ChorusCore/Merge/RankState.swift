@@ -28,6 +28,11 @@ public struct IncarnationState: Sendable, Hashable {
     public var duplicates: Int64 = 0
     /// Its records that arrived for a step already complete.
     public var late: Int64 = 0
+    /// Its sequence numbers settled without a record: skipped by its sender, or refused.
+    public var skipped: Int64 = 0
+
+    /// How many of its records arrived, duplicates not counted.
+    public var recordsReceived: Int64 { sequence.receivedCount - skipped }
 
     /// Creates the state of an incarnation, as first heard or as a store kept it.
     public init(
@@ -39,7 +44,8 @@ public struct IncarnationState: Sendable, Hashable {
         sequence: SequenceTracker = SequenceTracker(),
         ended: Bool = false,
         duplicates: Int64 = 0,
-        late: Int64 = 0
+        late: Int64 = 0,
+        skipped: Int64 = 0
     ) {
         self.id = id
         self.attempt = attempt
@@ -50,6 +56,7 @@ public struct IncarnationState: Sendable, Hashable {
         self.ended = ended
         self.duplicates = duplicates
         self.late = late
+        self.skipped = skipped
     }
 }
 

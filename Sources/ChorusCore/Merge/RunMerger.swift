@@ -164,7 +164,24 @@ public final class RunMerger {
             try refreshStaleSummaries()
         case .summary(let summary):
             for entry in summary.values { userSummary[entry.key] = entry.value }
+        case .skip(let skipped):
+            settle(skipped.sequenceNumbers, of: sender)
         }
+    }
+
+    /// Settles sequence numbers of `sender` that no record will fill: its sender skipped
+    /// them, or this collector refused the record (``settleRefusedRecord(_:sequenceNumber:now:)``).
+    private func settle(_ sequenceNumbers: ClosedRange<Int64>, of sender: Sender) {
+        incarnation(of: sender) { $0.skipped += $0.sequence.settle(sequenceNumbers) }
+    }
+
+    /// Settles the sequence number of a `log` record refused for what it holds, which the
+    /// same record sent again would not change: acknowledgements pass over it.
+    public func settleRefusedRecord(_ sender: Sender, sequenceNumber: Int64, now: Double) throws {
+        guard sequenceNumber >= 1 else { return }
+        try checkBounds(.skip(SkippedRecords(sender: sender, sequenceNumbers: sequenceNumber...sequenceNumber)))
+        hear(sender, now: now)
+        settle(sequenceNumber...sequenceNumber, of: sender)
     }
 
     /// Counts a message of this run that was rejected before it reached the merger.

@@ -1,5 +1,6 @@
 /// The sequence numbers one incarnation's records arrived with: which were seen twice,
-/// and which are still missing up to the highest number known.
+/// and which are still missing up to the highest number known. Numbers the sender skipped
+/// (``settle(_:)``) count as received: nothing is missing there.
 ///
 /// Numbers are kept as sorted, disjoint ranges, so a stream that arrives in order (the
 /// usual case) costs one range however long it runs.
@@ -70,6 +71,16 @@ public struct SequenceTracker: Sendable, Hashable {
             received.insert(number...number, at: low)
         }
         return true
+    }
+
+    /// Records every number of `numbers` as accounted for without a record arriving (the
+    /// sender skipped them); numbers already received stay as they were.
+    /// - Returns: how many numbers were not accounted for before.
+    public mutating func settle(_ numbers: ClosedRange<Int64>) -> Int64 {
+        precondition(numbers.lowerBound >= 1, "sequence numbers start at 1; the decoder rejects others")
+        let before = receivedCount
+        self = SequenceTracker(received: received + [numbers], highestKnown: highestKnown)
+        return receivedCount - before
     }
 
     /// Notes that numbers up to `number` exist (from a heartbeat or an end).

@@ -65,6 +65,9 @@ public struct WireDecoder: Sendable {
             // Name the sender where the message named it, so that rejections can be told apart.
             var attributed = error
             attributed.sender = try? sender(fields)
+            if case .string("log")? = object["kind"], case .integer(let number)? = object["seq"], number >= 1 {
+                attributed.sequenceNumber = number
+            }
             throw attributed
         }
     }
@@ -171,10 +174,18 @@ public struct WireDecoder: Sendable {
             return .define(MetricDefinition(sender: sender, pattern: pattern, reduce: reduce, goal: goal))
         case "summary":
             return .summary(UserSummary(sender: sender, values: try values(fields, field: "data")))
+        case "skip":
+            let first = try fields.integer("first", in: 1...Int64.max)
+            let last = try fields.integer("last", in: first...Int64.max)
+            let reason = try fields.optionalString("reason")
+            if let reason, reason.utf8.count > limits.maxKeyBytes {
+                throw WireError(.invalidField, "field \"reason\" is longer than \(limits.maxKeyBytes) bytes")
+            }
+            return .skip(SkippedRecords(sender: sender, sequenceNumbers: first...last, reason: reason))
         default:
             throw WireError(
                 .unknownKind,
-                "unknown message kind \"\(kind)\"; expected hello, log, heartbeat, end, define or summary"
+                "unknown message kind \"\(kind)\"; expected hello, log, heartbeat, end, define, summary or skip"
             )
         }
     }

@@ -79,6 +79,16 @@ public struct WireEncoder: Sendable {
             header("summary", summary.sender)
             writer.appendKey("data")
             appendValues(summary.values)
+        case .skip(let skipped):
+            header("skip", skipped.sender)
+            writer.appendKey("first")
+            writer.appendInteger(skipped.sequenceNumbers.lowerBound)
+            writer.appendKey("last")
+            writer.appendInteger(skipped.sequenceNumbers.upperBound)
+            if let reason = skipped.reason {
+                writer.appendKey("reason")
+                writer.appendString(reason)
+            }
         }
         writer.endObject()
         return writer.bytes

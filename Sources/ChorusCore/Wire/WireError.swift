@@ -47,6 +47,8 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// Who sent the message, when its `run`, `rank` and `inc` could be read.
     public var sender: Sender?
+    /// The `seq` of a refused `log` record, when it could be read: the collector settles it.
+    public var sequenceNumber: Int64?
 
     /// Creates an error.
     public init(_ code: Code, _ message: String, sender: Sender? = nil) {

@@ -32,6 +32,8 @@ public enum WireMessage: Sendable, Hashable {
     case define(MetricDefinition)
     /// Values the user set on the run's summary.
     case summary(UserSummary)
+    /// Sequence numbers the sender will never send.
+    case skip(SkippedRecords)
 
     /// The sender of the message.
     public var sender: Sender {
@@ -42,6 +44,7 @@ public enum WireMessage: Sendable, Hashable {
         case .end(let end): end.sender
         case .define(let definition): definition.sender
         case .summary(let summary): summary.sender
+        case .skip(let skipped): skipped.sender
         }
     }
 
@@ -164,6 +167,25 @@ public struct End: Sendable, Hashable {
         self.sender = sender
         self.timestamp = timestamp
         self.lastSequenceNumber = lastSequenceNumber
+    }
+}
+
+/// Sequence numbers an incarnation gave records it will never send: records its client
+/// dropped (its queue full) or could not encode, or that a relay refused. The collector
+/// settles them, so that acknowledgements pass over them (`protocol.md`, section 3).
+public struct SkippedRecords: Sendable, Hashable {
+    /// The sender.
+    public var sender: Sender
+    /// The skipped sequence numbers.
+    public var sequenceNumbers: ClosedRange<Int64>
+    /// Why they were skipped, for logs.
+    public var reason: String?
+
+    /// Creates a notice of skipped records.
+    public init(sender: Sender, sequenceNumbers: ClosedRange<Int64>, reason: String? = nil) {
+        self.sender = sender
+        self.sequenceNumbers = sequenceNumbers
+        self.reason = reason
     }
 }
 
