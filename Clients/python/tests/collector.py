@@ -31,7 +31,7 @@ def collector_binary() -> str:
     return binary
 
 
-def _free_port_pair() -> int:
+def free_port_pair() -> int:
     """A loopback port that is free, and the next one too: the collector binds its acks there."""
     while True:
         with socket.socket() as probe, socket.socket() as beside:
@@ -54,7 +54,7 @@ class Collector:
         `port` is the first restarted."""
         self.binary = binary
         self.store = directory / "chorus.sqlite"
-        self.port = port if port is not None else _free_port_pair()
+        self.port = port if port is not None else free_port_pair()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
         self.log_path = directory / log_name
         with open(self.log_path, "wb") as log:
@@ -103,6 +103,13 @@ class Collector:
         if output_format == "json":
             return json.loads(done.stdout)
         return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+    def status(self, run: str) -> str:
+        """What `chorus status` prints about `run` from the store."""
+        done = subprocess.run([self.binary, "status", "--store", str(self.store), "--run", run],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"chorus status failed: {done.stderr}"
+        return done.stdout
 
     def history(self, run: str) -> list[list[Any]]:
         """`[step, rank, {key: value}]` rows with the collector's own `_` fields left out."""

@@ -12,7 +12,6 @@ import zmq
 
 from chorus import Run, RunSettings
 from chorus.relay import RESEND_AFTER
-from chorus.retention import RetentionBuffer
 from support import AckingCollector, WireTap, log_records, topic
 
 
@@ -301,17 +300,3 @@ def test_an_ack_endpoint_that_cannot_be_used_is_refused_with_a_way_out(
     with pytest.raises(ValueError, match=named):
         RunSettings.resolve(endpoint=endpoint, ack_endpoint=argument, environ=environ)
 
-
-def test_records_past_a_hole_are_kept_but_nobody_waits_for_them_to_be_confirmed() -> None:
-    buffer = RetentionBuffer(10)
-    for seq in (1, 2, 4, 5):  # 3 was dropped before it was sent
-        buffer.add(seq, b"", now=float(seq))
-    buffer.skip(6)  # and 6 could not be encoded
-    assert buffer.confirmable_limit(6) == 2
-    assert buffer.oldest_pending() == 1.0
-    buffer.cover(2)
-    assert [record.seq for record in buffer.uncovered()] == [4, 5]
-    assert buffer.oldest_pending() is None, "no ack can cover 4 while 3 is missing"
-    assert buffer.confirmable_limit(6) == 2
-    buffer.cover(1, restart=True)
-    assert buffer.durable_seq == 1, "a restarted collector's count replaces the last one"

@@ -7,6 +7,7 @@ with SIGTERM and reads the result back with `chorus export`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -21,6 +22,7 @@ from collector import (
     collector_binary,
     expected_history,
     first_difference,
+    free_port_pair,
     reduction,
     run_workers,
     same,
@@ -267,3 +269,77 @@ def test_a_collector_killed_mid_run_and_restarted_on_its_store_loses_nothing(tmp
         history, expected_history({0: logged}))
     report = json.loads(output.splitlines()[-1])
     assert report["confirmed"] is True and report["unconfirmed"] == 0 and report["dropped"] == 0, report
+
+
+def status_column(status: str, name: str) -> list[str]:
+    """The values of `name` in `chorus status`'s table of ranks and incarnations, one per row.
+
+    The table's columns after the first are right-aligned, so a value ends where its heading does.
+    """
+    lines = status.splitlines()
+    for index, line in enumerate(lines):
+        words = line.split()
+        if words[:1] == ["rank"] and name in words:
+            end = line.index(f" {name}") + 1 + len(name)
+            rows = itertools.takewhile(lambda row: row.startswith("  "), lines[index + 1:])
+            return [row[:end].split()[-1] for row in rows]
+    raise AssertionError(f"chorus status shows no {name!r} column:\n{status}")
+
+
+def test_records_too_large_or_not_encodable_are_skipped_and_the_run_is_still_confirmed(
+    collector: Collector, tmp_path: Path
+) -> None:
+    run = unique_run("skip")
+    logged: list[tuple[int, dict[str, Any]]] = []
+    calls: list[list[Any]] = []
+    for step in range(30):
+        if step == 10:
+            calls.append(["log", {"data": {"blob": "x" * (1 << 20)}}])
+        elif step == 20:
+            calls.append(["log_integer", {"key": "huge", "digits": 5000}])
+        else:
+            logged.append((step, {"i": step, "loss": 1 / (step + 1)}))
+            calls.append(["log", {"data": logged[-1][1]}])
+    calls.append(["finish", {}])
+    worker = start_worker({"init": {"run_id": run, "endpoint": collector.endpoint}, "calls": calls, "report": True},
+                          tmp_path / "worker.json")
+    output, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0, output
+    report = json.loads(output.splitlines()[-1])
+    assert report["confirmed"] is True and report["unconfirmed"] == 0 and report["dropped"] == 2, report
+    collector.stop()
+    assert status_column(collector.status(run), "skipped") == ["2"]
+    history = collector.history(run)
+    assert first_difference(history, expected_history({0: logged})) is None, first_difference(
+        history, expected_history({0: logged}))
+
+
+def test_records_dropped_from_the_full_queue_while_no_collector_runs_are_skipped_and_the_run_confirmed(
+    tmp_path: Path,
+) -> None:
+    binary = collector_binary()
+    port = free_port_pair()
+    run, steps = unique_run("dropped"), 20_000
+    calls: list[list[Any]] = [["log", {"data": {"i": step}}] for step in range(steps)]
+    calls += [["say", {"text": "logged"}], ["finish", {"timeout": 20}]]
+    init = {"run_id": run, "endpoint": f"tcp://127.0.0.1:{port}", "max_queued": 50}
+    worker = start_worker({"init": init, "calls": calls, "report": True}, tmp_path / "worker.json")
+    collector = None
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "logged", "the worker did not get through its records"
+        collector = Collector(binary, tmp_path, port=port)
+        output, _ = worker.communicate(timeout=120)
+        assert worker.returncode == 0, output
+        collector.stop()
+    finally:
+        for process in (worker, collector and collector.process):
+            if process is not None and process.poll() is None:
+                process.kill()
+    report = json.loads(output.splitlines()[-1])
+    assert report["dropped"] > 0, f"nothing was dropped, so this tests nothing: {report}"
+    assert report["confirmed"] is True and report["unconfirmed"] == 0, report
+    assert status_column(collector.status(run), "skipped") == [str(report["dropped"])]
+    steps_kept = [data["i"] for _, _, data in collector.history(run)]
+    assert len(steps_kept) == steps - report["dropped"]
+    assert steps_kept[-50:] == list(range(steps - 50, steps)), "the newest records are kept"

@@ -11,7 +11,7 @@ from typing import Any
 
 
 from chorus import Run, RunSettings
-from chorus.relay import HEARTBEAT_INTERVAL
+from chorus.relay import HEARTBEAT_INTERVAL, QUEUE_FULL, TOO_LARGE
 from chorus.sender import STALL_SECONDS
 from support import WireTap, free_tcp_endpoint, log_records
 
@@ -74,7 +74,11 @@ def test_with_a_full_queue_and_no_collector_the_oldest_records_are_dropped_and_c
     assert seqs[0] == 1, "what ZeroMQ had buffered arrives too"
     assert len(seqs) + run.dropped == total
     assert run.dropped > 0
-    assert messages[-1]["last_seq"] == total, "end names the records dropped, so they show as a gap"
+    assert messages[-1]["last_seq"] == total
+    skips = [message for message in messages if message["kind"] == "skip"]
+    skipped = [seq for skip in skips for seq in range(skip["first"], skip["last"] + 1)]
+    assert sorted(skipped + seqs) == list(range(1, total + 1)), "a skip names every dropped record, once"
+    assert {skip["reason"] for skip in skips} == {QUEUE_FULL}
 
 
 def test_with_a_full_queue_and_a_live_collector_log_waits_and_nothing_is_lost(tap: WireTap) -> None:
@@ -100,8 +104,10 @@ def test_an_oversized_record_is_dropped_and_counted_not_sent(tap: WireTap) -> No
     run.log({"blob": "x" * (1 << 20)})
     run.log({"a": 1})
     run.finish()
-    records = log_records(tap.until_end())
-    assert [record["seq"] for record in records] == [2]
+    messages = tap.until_end()
+    assert [record["seq"] for record in log_records(messages)] == [2]
+    (skip,) = [message for message in messages if message["kind"] == "skip"]
+    assert (skip["first"], skip["last"], skip["reason"]) == (1, 1, TOO_LARGE)
     assert run.dropped == 1
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chorus.settings import RunSettings
-from chorus.wire import CLIENT_VERSION, WireEncoder
+from chorus.wire import CLIENT_VERSION, MAX_SKIP_REASON_BYTES, WireEncoder
 
 SETTINGS = RunSettings.resolve(run_id="job-42", endpoint="tcp://127.0.0.1:1", rank=3, world_size=4,
                                attempt=2, resume_step=100, environ={})
@@ -80,3 +80,17 @@ def test_define_leaves_out_a_missing_goal(wire: WireEncoder) -> None:
 
 def test_summary_carries_the_values(wire: WireEncoder) -> None:
     assert json.loads(wire.summary({"best_acc": 0.93})) == {**identity("summary"), "data": {"best_acc": 0.93}}
+
+
+def test_skip_names_the_sequence_numbers_that_will_never_be_sent_and_why(wire: WireEncoder) -> None:
+    assert json.loads(wire.skip(17, 19, 12.5, "dropped: the training process's queue was full")) == {
+        **identity("skip"), "ts": 12.5, "first": 17, "last": 19,
+        "reason": "dropped: the training process's queue was full",
+    }
+
+
+@pytest.mark.parametrize("reason", ["x" * 300, "λ" * 200, "a" + "✓" * 100], ids=["ascii", "two-byte", "three-byte"])
+def test_a_long_skip_reason_is_cut_to_the_limit_at_a_character_boundary(wire: WireEncoder, reason: str) -> None:
+    sent = json.loads(wire.skip(1, 1, 0.0, reason))["reason"]
+    assert reason.startswith(sent)
+    assert MAX_SKIP_REASON_BYTES - 3 < len(sent.encode()) <= MAX_SKIP_REASON_BYTES

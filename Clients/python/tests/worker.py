@@ -8,7 +8,10 @@ The script is a JSON object:
 - `calls`: `[name, arguments]` pairs, played in order through the module-level API:
   `["log", {"data": {…}, "step": 3, "commit": false}]`, `["define_metric", {"name": …,
   "reduce": …, "goal": …}]`, `["summary", {key: value}]`, `["finish", {"timeout": 10}]`,
-  `["sleep", {"seconds": 0.5}]`.
+  `["sleep", {"seconds": 0.5}]`, `["say", {"text": "logged"}]` (prints the text as one line,
+  so that a test can wait for the script to reach it), and `["log_integer", {"key": "huge",
+  "digits": 5000}]`, which logs an integer of that many digits: past Python's limit of 4,300,
+  JSON in the script cannot carry it, and the relay cannot encode it.
 - `environ` (optional): variables set before `chorus.init`, such as the CURVE keys.
 - `report` (optional): `true` prints, after the calls, one JSON line with what the last
   finished run reports: `confirmed`, `unconfirmed`, `resent`, `dropped`.
@@ -48,6 +51,10 @@ def play(calls: list[list[Any]]) -> None:
             chorus.finish(**arguments)
         elif name == "sleep":
             time.sleep(arguments["seconds"])
+        elif name == "say":
+            print(arguments["text"], flush=True)
+        elif name == "log_integer":
+            chorus.log({arguments["key"]: 10 ** (arguments["digits"] - 1)})
         else:
             raise ValueError(f"unknown call {name!r}")
 

@@ -7,6 +7,12 @@ under 0.5 µs a record) into a pipe, and this process, started by `sender.Record
 does the rest: it owns the ZeroMQ PUSH socket, sends `hello` first, then every message in
 the order it arrives, and a `heartbeat` after `HEARTBEAT_INTERVAL` seconds without sending.
 
+Sequence numbers it will never send as records get a `skip` message instead, in sequence
+order with the records, so that the collector settles them rather than wait for them:
+those the training process dropped from its full queue (a jump in the sequence numbers it
+reads), and records that cannot be encoded or exceed `MAX_MESSAGE_BYTES`. Consecutive
+ones with the same reason share one skip.
+
 Input (standard input): frames of a 4-byte big-endian length and a pickled list of items:
 `(seq, step, ts, data)` for a log record, `("define", metric, reduce, goal)`,
 `("summary", data)`, and last `("close", last_seq, timeout)`. On `close` the relay sends
@@ -20,18 +26,19 @@ its queue policy. It ignores SIGINT and runs in its own session, so that a Ctrl-
 launcher's signal to the training process's group does not cut its last sends short.
 
 Acks (protocol.md, section 8): a SUB socket hears the collector say how far the records are
-committed. Every log record sent stays in a `RetentionBuffer` until an ack covers it. On an
-ack from another collector than the last one (it restarted), or when acks keep coming but
-have not moved for `RESEND_AFTER` seconds while records sent before that are uncovered, the
-relay sends hello, the latest define of each metric, the summary so far, the uncovered
-records and `end` (if sent) again, alternating with new messages so that the training
-process never stalls behind a resend. After `end` it waits for an ack that confirms
-everything; without any ack heard it exits as soon as all is sent.
+committed. Every log record and skip sent stays in a `RetentionBuffer` until an ack covers
+it. On an ack from another collector than the last one (it restarted), or when acks keep
+coming but have not moved for `RESEND_AFTER` seconds while records sent before that are
+uncovered, the relay sends hello, the latest define of each metric, the summary so far, the
+uncovered records and skips, and `end` (if sent) again, alternating with new messages so
+that the training process never stalls behind a resend. After `end` it waits for an ack
+that confirms everything; without any ack heard it exits as soon as all is sent.
 
 Output (standard output): one JSON line at exit, `{"sent": N, "confirmed": B, "unconfirmed":
 K, "resent": R, "evicted": E}`: log records handed to ZeroMQ, whether the collector confirmed
-every record and `end`, records sent but not confirmed, records sent again, and records that
-left the full retention buffer before an ack covered them.
+every sequence number (each record committed or skipped) and `end`, records sent but not
+confirmed, records sent again, and records that left the full retention buffer before an ack
+covered them.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import zmq
 
@@ -78,8 +85,34 @@ CONNECT_WAIT = 0.5
 EXIT_RESERVE = 0.1
 """Seconds of `close`'s timeout kept back for the relay to close its sockets, report and exit."""
 
+QUEUE_FULL = "dropped: the training process's queue was full"
+"""The `skip` reason for sequence numbers missing from the input: the sender drops only from its full queue."""
+
+TOO_LARGE = f"over the collector's {MAX_MESSAGE_BYTES}-byte message limit"
+"""The `skip` reason for a record whose frame exceeds `MAX_MESSAGE_BYTES`."""
+
 _READ_BYTES = 1 << 16
 _MAX_WAIT_MS = 50
+
+
+class Outgoing(NamedTuple):
+    """One frame to send, and what the relay does once ZeroMQ has taken it."""
+
+    frame: bytes
+    seq: int = 0
+    """A log record's sequence number, or the last one a skip names; 0 for any other message."""
+    skip: bool = False
+    """Whether it is a `skip`."""
+    again: bool = False
+    """Whether it is sent again (section 8), not for the first time."""
+
+
+class Skip(NamedTuple):
+    """Sequence numbers `first` … `last` that the relay will never send, and why."""
+
+    first: int
+    last: int
+    reason: str
 
 
 def _flatten(data: Mapping[str, Any], prefix: str, into: dict[str, Any]) -> None:
@@ -109,10 +142,12 @@ class Relay:
         self._input = input_fd
         self._buffer = bytearray()
         self._backlog: collections.deque[tuple[Any, ...]] = collections.deque()
-        self._resend: collections.deque[tuple[bytes, int]] = collections.deque()
-        self._held: Optional[bytes] = None
-        self._held_seq = 0
-        self._held_again = False
+        self._resend: collections.deque[Outgoing] = collections.deque()
+        self._ready: collections.deque[Outgoing] = collections.deque()
+        self._held: Optional[Outgoing] = None
+        self._next_seq = 1
+        self._skip: Optional[Skip] = None
+        self._skipped: list[tuple[int, int]] = []
         self._new_turn = False
         self._input_open = True
         self._closing = False
@@ -147,20 +182,24 @@ class Relay:
 
     def run(self) -> None:
         """Relays until `close` has been handled, or the input ended and the backlog is sent."""
-        self._held = self._wire.hello()
+        self._held = Outgoing(self._wire.hello())
         poller = zmq.Poller()
         while time.monotonic() < self._deadline:
             self._send_while_possible()
             if self._held is None and not self._backlog and not self._resend:
                 if self._closing and self._end is None:
+                    # Sequence numbers `end` names that never came in: the sender drops only from its full queue.
+                    if self._next_seq <= self._end_seq:
+                        self._note_skip(Skip(self._next_seq, self._end_seq, QUEUE_FULL))
+                        self._next_seq = self._end_seq + 1
+                        continue
                     self._end = self._wire.end(time.time(), self._end_seq)
-                    self._held, self._held_seq, self._held_again = self._end, 0, False
+                    self._held = Outgoing(self._end)
                     continue
                 if self._done():
                     break
                 if self._end is None and time.monotonic() - self._last_send >= HEARTBEAT_INTERVAL:
-                    self._held, self._held_seq = self._wire.heartbeat(time.time(), self._last_seq), 0
-                    self._held_again = False
+                    self._held = Outgoing(self._wire.heartbeat(time.time(), self._last_seq))
                     continue
             reading = self._input_open and len(self._backlog) < MAX_BACKLOG
             poller.register(self._input, zmq.POLLIN if reading else 0)
@@ -180,11 +219,12 @@ class Relay:
 
     def report(self) -> dict[str, Any]:
         """What the relay prints at exit (see the module doc)."""
-        durable = min(self._retained.durable_seq, self._last_seq)
+        durable = self._retained.durable_seq
+        skipped = sum(max(0, min(last, durable) - first + 1) for first, last in self._skipped)
         return {
             "sent": self.sent,
             "confirmed": self._confirmed(self._end_seq),
-            "unconfirmed": max(0, self.sent - durable),
+            "unconfirmed": max(0, self.sent - (durable - skipped)),
             "resent": self.resent,
             "evicted": self._retained.evicted,
         }
@@ -211,11 +251,11 @@ class Relay:
                 return self._acks.refused or now - self._started >= CONNECT_WAIT
             return now - self._draining_since >= FIRST_ACK_WAIT
         if self._closing:
-            return self._confirmed(self._retained.confirmable_limit(self._end_seq))
+            return self._confirmed(self._end_seq)
         return self._retained.oldest_pending() is None
 
     def _confirmed(self, through_seq: int) -> bool:
-        """Whether `end` was sent and an ack says it and records 1 … `through_seq` are committed."""
+        """Whether `end` was sent and an ack says it is committed and sequence numbers 1 … `through_seq` settled."""
         return self._end_sent_at is not None and self._ended and self._retained.durable_seq >= through_seq
 
     def _read(self) -> None:
@@ -243,60 +283,91 @@ class Relay:
     def _take(self) -> bool:
         """Holds the next frame: resent and new messages take turns, so neither waits behind the other."""
         self._new_turn = not self._new_turn
-        if self._resend and not (self._new_turn and self._backlog):
-            self._held, self._held_seq = self._resend.popleft()
-            self._held_again = True
+        if self._resend and not (self._new_turn and (self._ready or self._backlog)):
+            self._held = self._resend.popleft()
             return True
-        while self._backlog:
-            self._held, self._held_seq = self._encode(self._backlog.popleft())
-            self._held_again = False
-            if self._held is not None:
-                return True
+        while not self._ready and self._backlog:
+            self._encode(self._backlog.popleft())
+        if not self._ready and self._skip is not None:  # nothing behind it yet: send it now
+            self._flush_skip()
+        if self._ready:
+            self._held = self._ready.popleft()
+            return True
+        if self._resend:
+            self._held = self._resend.popleft()
+            return True
         return False
 
     def _send_while_possible(self) -> None:
         while self._held is not None or self._take():
-            frame = self._held
-            assert frame is not None
+            held = self._held
+            assert held is not None
             try:
-                self._socket.send(frame, zmq.NOBLOCK)
+                self._socket.send(held.frame, zmq.NOBLOCK)
             except zmq.Again:
                 return
             self._held = None
             now = self._last_send = time.monotonic()
-            if frame is self._end and self._end_sent_at is None:
+            if held.frame is self._end and self._end_sent_at is None:
                 self._end_sent_at = now
-            if not self._held_seq:
+            if not held.seq:
                 continue
-            if self._held_again:
-                self.resent += 1
+            if held.again:
+                if not held.skip:
+                    self.resent += 1
                 continue
-            self._last_seq = self._held_seq
-            self.sent += 1
+            if not held.skip:
+                self._last_seq = held.seq
+                self.sent += 1
             if self._acks is not None:
-                self._retained.add(self._held_seq, frame, now)
+                self._retained.add(held.seq, held.frame, now, skip=held.skip)
 
-    def _encode(self, item: tuple[Any, ...]) -> tuple[Optional[bytes], int]:
-        """The frame of one input item and its sequence number (0 unless a log record)."""
+    def _encode(self, item: tuple[Any, ...]) -> None:
+        """Queues the frame of one input item in `_ready`, or notes the sequence numbers it skips."""
         if item[0] == "define":
             frame = self._defines[item[1]] = self._wire.define(*item[1:])
-            return frame, 0
+            self._ready.append(Outgoing(frame))
+            return
         if item[0] == "summary":
             _flatten(item[1], "", self._summary)
-            return self._wire.summary(item[1]), 0
+            self._ready.append(Outgoing(self._wire.summary(item[1])))
+            return
         seq, step, ts, data = item
+        if seq > self._next_seq:
+            self._note_skip(Skip(self._next_seq, seq - 1, QUEUE_FULL))
+        self._next_seq = seq + 1
         try:
             frame = self._wire.log(seq, step, ts, data)
         except (TypeError, ValueError) as error:  # e.g. an int too long for str()
             self._warn("encode", f"a record for step {step} cannot be encoded ({error}); dropped")
-            self._retained.skip(seq)
-            return None, 0
+            self._note_skip(Skip(seq, seq, f"cannot be encoded: {error}"))
+            return
         if len(frame) > MAX_MESSAGE_BYTES:
             self._warn("size", f"a record for step {step} is {len(frame)} bytes, over the collector's "
                                f"{MAX_MESSAGE_BYTES}-byte limit; dropped (log fewer or smaller values per call)")
-            self._retained.skip(seq)
-            return None, 0
-        return frame, seq
+            self._note_skip(Skip(seq, seq, TOO_LARGE))
+            return
+        self._flush_skip()
+        self._ready.append(Outgoing(frame, seq))
+
+    def _note_skip(self, skip: Skip) -> None:
+        """Joins `skip` to the one not yet queued when it follows on with the same reason, else queues that one."""
+        pending = self._skip
+        if pending is not None and pending.last + 1 == skip.first and pending.reason == skip.reason:
+            self._skip = pending._replace(last=skip.last)
+            return
+        self._flush_skip()
+        self._skip = skip
+
+    def _flush_skip(self) -> None:
+        """Queues the skip not yet queued, if any, ahead of the record that follows it."""
+        skip = self._skip
+        if skip is None:
+            return
+        self._skip = None
+        self._skipped.append((skip.first, skip.last))
+        frame = self._wire.skip(skip.first, skip.last, time.time(), skip.reason)
+        self._ready.append(Outgoing(frame, skip.last, skip=True))
 
     def _refuse_ack(self, reason: str) -> None:
         self._warn("ack", f"ignored a message on the ack socket that is not an ack for this run: {reason}")
@@ -325,16 +396,19 @@ class Relay:
     def _send_again(self, now: float) -> None:
         """Queues hello, defines, summary, uncovered records and end (protocol.md, section 8)."""
         self._last_resend = now
-        frames = [(self._wire.hello(), 0), *((frame, 0) for frame in self._defines.values())]
+        frames = [self._wire.hello(), *self._defines.values()]
         if self._summary:
-            frames.append((self._wire.summary(self._summary), 0))
-        frames.extend((record.frame, record.seq) for record in self._retained.uncovered())
+            frames.append(self._wire.summary(self._summary))
+        again = [Outgoing(frame, again=True) for frame in frames]
+        again.extend(Outgoing(kept.frame, kept.seq, kept.skip, again=True) for kept in self._retained.uncovered())
         if self._end is not None:
-            frames.append((self._end, 0))
-        self._resend = collections.deque(frames)
+            again.append(Outgoing(self._end, again=True))
+        self._resend = collections.deque(again)
 
     def _close(self) -> None:
-        unsent = len(self._backlog) + (1 if self._held is not None and self._held_seq and not self._held_again else 0)
+        held = [self._held] if self._held is not None else []
+        unsent = sum(1 for item in self._backlog if type(item[0]) is int) + sum(
+            1 for out in (*held, *self._ready) if out.seq and not out.skip and not out.again)
         if unsent:
             self._warn("unsent", f"{unsent} log records were not sent before the timeout")
         if self._closing and self._end_sent_at is None:

@@ -85,9 +85,11 @@ class Run:
 
         They were dropped from the full queue while the collector was unreachable, could not
         be encoded or exceeded the 1 MiB message limit, or were still queued when `finish`
-        timed out. Records ZeroMQ had buffered but could not deliver before `finish`'s
-        timeout are not known to the client; the collector reports them as gaps. If the
-        relay process died, every record counts, as none is known to have been sent.
+        timed out. The relay names the first three kinds in `skip` messages, and the collector
+        counts them as skipped rather than waiting for them. Records ZeroMQ had buffered but
+        could not deliver before `finish`'s timeout are not known to the client; the collector
+        reports them as gaps. If the relay process died, every record counts, as none is known
+        to have been sent.
         """
         return self._sender.dropped
 
@@ -95,8 +97,10 @@ class Run:
     def confirmed(self) -> Optional[bool]:
         """Whether the collector acked every record and `end` as committed; `None` before `finish`.
 
-        False when the collector does not ack (acks turned off, or a collector without an ack
-        socket), when records were dropped, or when `finish` timed out before the ack came.
+        Records dropped before they were sent (see `dropped`) do not stand in the way: the
+        collector acks past the sequence numbers the relay's `skip` messages name. False when
+        the collector does not ack (acks turned off, or a collector without an ack socket) or
+        does not know `skip`, or when `finish` timed out before the ack came.
         """
         if not self._finished:
             return None

@@ -20,8 +20,9 @@ its own):
   loop slows to the rate the relay sustains and nothing is lost.
 - It took none for `STALL_SECONDS` (the collector is unreachable, or the relay died): `log`
   does not wait. The **oldest** queued record is dropped, because the newest values are
-  the ones worth keeping through an outage. A dropped record keeps its sequence number, so
-  the collector reports it as a gap, and `dropped` counts it. A training loop therefore
+  the ones worth keeping through an outage. A dropped record keeps its sequence number; the
+  relay sees the jump and sends a `skip` naming it, so that the collector counts it as
+  skipped instead of waiting for it, and `dropped` counts it. A training loop therefore
   waits at most `STALL_SECONDS` once per outage.
 
 `close` ends it: the thread hands over what is queued and a `close` item; the relay sends

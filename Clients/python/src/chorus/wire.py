@@ -19,6 +19,9 @@ PROTOCOL_VERSION = 1
 CLIENT_NAME = "chorus-python"
 CLIENT_VERSION = "0.1.0"
 
+MAX_SKIP_REASON_BYTES = 256
+"""The longest `reason` a `skip` may carry, in bytes of UTF-8; a longer one is cut short."""
+
 
 def _data_encoder() -> Callable[[Mapping[str, Any]], str]:
     """`json.dumps(data, separators=(",", ":"))`, minus the encoder it builds on every call."""
@@ -81,6 +84,14 @@ class WireEncoder:
     def end(self, ts: float, last_seq: int) -> bytes:
         """The incarnation is done; `last_seq` is the last sequence number it assigned."""
         return self._message("end", ts=ts, last_seq=last_seq)
+
+    def skip(self, first: int, last: int, ts: float, reason: str) -> bytes:
+        """Sequence numbers `first` … `last` (1 ≤ first ≤ last) that this incarnation will never send.
+
+        `reason` is cut to `MAX_SKIP_REASON_BYTES` bytes of UTF-8, at a character boundary.
+        """
+        reason = reason.encode()[:MAX_SKIP_REASON_BYTES].decode(errors="ignore")
+        return self._message("skip", ts=ts, first=first, last=last, reason=reason)
 
     def define(self, metric: str, reduce: str, goal: Optional[str]) -> bytes:
         """How `metric` (a key, or a prefix ending in `*`) is reduced and summarised."""
