@@ -48,24 +48,24 @@ final class RecordSender: Sendable {
     private struct State: Sendable {
         var messages: [OutgoingMessage] = []
         var head = 0
-        /// Sequence numbers of records dropped from the full queue, not yet sent as skipped.
-        var skipped: [ClosedRange<Int64>] = []
+        /// Sequence numbers of records dropped, with why, not yet sent as skipped.
+        var skipped: [(numbers: ClosedRange<Int64>, reason: String)] = []
         var closeDeadline: Date?
         var report = Report()
         var failure: String?
 
         var count: Int { messages.count - head }
 
-        mutating func takeSkipped() -> [ClosedRange<Int64>] {
+        mutating func takeSkipped() -> [(numbers: ClosedRange<Int64>, reason: String)] {
             defer { skipped = [] }
             return skipped
         }
 
-        mutating func noteSkipped(_ sequenceNumber: Int64) {
-            if let last = skipped.last, last.upperBound == sequenceNumber - 1 {
-                skipped[skipped.count - 1] = last.lowerBound...sequenceNumber
+        mutating func noteSkipped(_ sequenceNumber: Int64, reason: String) {
+            if let last = skipped.last, last.numbers.upperBound == sequenceNumber - 1, last.reason == reason {
+                skipped[skipped.count - 1].numbers = last.numbers.lowerBound...sequenceNumber
             } else {
-                skipped.append(sequenceNumber...sequenceNumber)
+                skipped.append((sequenceNumber...sequenceNumber, reason))
             }
         }
 
@@ -162,7 +162,8 @@ final class RecordSender: Sendable {
                 state.withLock { state in
                     state.report.dropped += 1
                     if case .record(let sequenceNumber, _) = message, state.closeDeadline == nil {
-                        state.noteSkipped(sequenceNumber)
+                        state.noteSkipped(
+                            sequenceNumber, reason: "dropped: the client's queue of \(capacity) messages stayed full")
                     }
                 }
                 wakeUp.signal()
@@ -170,6 +171,16 @@ final class RecordSender: Sendable {
             }
             usleep(1_000)
         }
+    }
+
+    /// Drops a record that will never be sent (the collector would refuse it) and counts
+    /// it; the sender thread names it in a `skip`, which the collector settles.
+    func skip(_ sequenceNumber: Int64, reason: String) {
+        state.withLock { state in
+            state.report.dropped += 1
+            state.noteSkipped(sequenceNumber, reason: reason)
+        }
+        wakeUp.signal()
     }
 
     /// Sends what is queued and, when the collector acknowledges, waits until it has
@@ -226,10 +237,8 @@ final class RecordSender: Sendable {
         var firstAcknowledgementBy: Date?
         while true {
             // Dropped records first: the collector settles them, and acknowledges past them.
-            for numbers in state.withLock({ $0.takeSkipped() }) {
-                let notice = SkippedRecords(
-                    sender: connection.sender, sequenceNumbers: numbers,
-                    reason: "dropped: the client's queue of \(capacity) messages stayed full")
+            for (numbers, reason) in state.withLock({ $0.takeSkipped() }) {
+                let notice = SkippedRecords(sender: connection.sender, sequenceNumbers: numbers, reason: reason)
                 let message = OutgoingMessage.skip(
                     lastSequenceNumber: numbers.upperBound, encoder.encode(.skip(notice)))
                 if send(message.bytes, on: socket) { ledger.sent(message, at: Self.now()) }

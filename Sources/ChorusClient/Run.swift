@@ -82,6 +82,7 @@ public final class Run {
     private var steps = StepAccumulator()
     private let lastSequenceNumber = SequenceCounter()
     private var finished = false
+    private var warnedOfRefusal = false
 
     /// Starts a run: connects to the collector and sends the hello.
     ///
@@ -244,7 +245,38 @@ public final class Run {
             timestamp: row.timestamp,
             values: row.values
         )
-        outbox.enqueue(.record(sequenceNumber: sequenceNumber, encoder.encode(.log(record))))
+        let bytes = encoder.encode(.log(record))
+        if let refusal = Self.refusal(of: record, encodedSize: bytes.count) {
+            // Sending it would only make the collector refuse it, or, over the size limit,
+            // make ZeroMQ drop the connection with everything queued behind it.
+            warnOnce("chorus: the record for step \(row.step) was dropped: \(refusal)")
+            outbox.skip(sequenceNumber, reason: refusal)
+            return
+        }
+        outbox.enqueue(.record(sequenceNumber: sequenceNumber, bytes))
+    }
+
+    /// Why the collector would refuse `record` (`protocol.md`, section 10), or `nil`.
+    static func refusal(of record: LogRecord, encodedSize: Int) -> String? {
+        let limits = WireLimits()
+        if encodedSize > limits.maxMessageBytes {
+            return "it is \(encodedSize) bytes, over the collector's \(limits.maxMessageBytes)-byte limit"
+        }
+        if record.values.count > limits.maxValuesPerMessage {
+            return "it has \(record.values.count) values, over the collector's \(limits.maxValuesPerMessage)"
+        }
+        if let key = record.values.first(where: { $0.key.utf8.count > limits.maxKeyBytes })?.key {
+            return "its key \"\(key.prefix(40))…\" is over the collector's \(limits.maxKeyBytes) bytes"
+        }
+        return nil
+    }
+
+    /// Writes `message` to standard error, the first time only, so a loop that keeps
+    /// logging what the collector cannot take does not flood it.
+    private func warnOnce(_ message: String) {
+        guard !warnedOfRefusal else { return }
+        warnedOfRefusal = true
+        FileHandle.standardError.write(Data((message + " (later ones are counted in droppedMessages)\n").utf8))
     }
 
     private func identity() -> Sender {

@@ -254,15 +254,18 @@ final class CollectorLoop {
         tally.lastSender = origin
         tally.lastAt = wallClockSeconds()
         batchRejections[reason] = tally
+        // Sending a refused record again cannot change its fate, so its sequence number is
+        // settled and the rank's acknowledgements pass over it (unless the run's bounds refuse
+        // even that, when the record stays missing). Refused messages never start a run: one
+        // that comes before anything of its run is settled when its client, having heard no
+        // acknowledgement of it, sends it again after its hello.
+        if let sender = error.sender, let sequenceNumber = error.sequenceNumber, let merger = mergers[sender.run] {
+            touchedRuns.insert(sender.run)
+            try? merger.settleRefusedRecord(sender, sequenceNumber: sequenceNumber, now: wallClockSeconds())
+        }
         if !countedByRun, let run = error.sender?.run, let merger = mergers[run] {
             merger.countRejection()
             touchedRuns.insert(run)
-        }
-        // Sending a refused record again cannot change its fate, so its sequence number is
-        // settled and the rank's acknowledgements pass over it (unless the run's bounds
-        // refuse even that, when the record stays missing).
-        if let sender = error.sender, let sequenceNumber = error.sequenceNumber, let merger = mergers[sender.run] {
-            try? merger.settleRefusedRecord(sender, sequenceNumber: sequenceNumber, now: wallClockSeconds())
         }
         let onceKey = "\(origin ?? "unknown") \(reason)"
         guard rejectionsLogged.count < 10_000, rejectionsLogged.insert(onceKey).inserted else { return }

@@ -122,4 +122,35 @@ struct SettledRecordsTests {
         #expect(incarnation.missing == 0, "gaps \(incarnation.gaps)")
         #expect(incarnation.durableSequenceNumber == 12)
     }
+
+    @Test("the Swift client sends no record the collector would refuse, but a skip, and the rest arrive")
+    func clientSkipsWhatTheCollectorRefuses() throws {
+        let directory = try Self.scratch("refusable")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let collector = try Self.startCollector(in: directory)
+        defer {
+            collector.stop()
+            collector.waitUntilStopped(timeout: 60)
+        }
+        let run = try Run(runID: "refusable", rank: 0, worldSize: 1, endpoint: collector.boundEndpoints[0])
+        let huge = MetricValue.other("\"" + String(repeating: "x", count: 1 << 20) + "\"")
+        let longKey = String(repeating: "k", count: 300)
+        run.log(["loss": 1.0], step: 0, commit: true)
+        run.log(["loss": 2.0, "blob": huge], step: 1, commit: true)
+        run.log(["loss": 3.0], step: 2, commit: true)
+        run.log([longKey: 4.0], step: 3, commit: true)
+        run.log(["loss": 5.0], step: 4, commit: true)
+        #expect(run.droppedMessages == 2)
+        // Over 1 MiB, ZeroMQ would have dropped the connection, and every resend again.
+        #expect(run.finish(timeout: 60) == false, "two records were dropped")
+        collector.sync()
+        let incarnation = try #require(try Self.incarnation(of: "refusable", in: directory))
+        #expect(incarnation.skipped == 2)
+        #expect(incarnation.received == 3)
+        #expect(incarnation.durableSequenceNumber == 5 && incarnation.ended)
+        #expect(collector.counters.rejected == 0, "the client sent what the collector refuses")
+        var steps: [Int64] = []
+        try StoreReader(path: "\(directory)/store.sqlite").forEachHistoryRow(run: "refusable") { steps.append($0.step) }
+        #expect(steps == [0, 2, 4])
+    }
 }

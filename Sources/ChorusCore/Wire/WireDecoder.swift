@@ -65,7 +65,10 @@ public struct WireDecoder: Sendable {
             // Name the sender where the message named it, so that rejections can be told apart.
             var attributed = error
             attributed.sender = try? sender(fields)
-            if case .string("log")? = object["kind"], case .integer(let number)? = object["seq"], number >= 1 {
+            // Only a record of this version: a newer one may be one a newer collector takes.
+            if case .string("log")? = object["kind"], case .integer(WireMessage.protocolVersion)? = object["v"],
+                case .integer(let number)? = object["seq"], number >= 1
+            {
                 attributed.sequenceNumber = number
             }
             throw attributed
