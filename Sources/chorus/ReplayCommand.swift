@@ -68,7 +68,12 @@ enum ReplayCommand: Command {
         let sent = replay(files, through: runs, rate: rate)
         var complete = true
         for run in runs where !run.finish(timeout: 30) {
-            printError("chorus replay: rank \(run.settings.rank) could not deliver everything within 30 s")
+            let dropped = run.droppedMessages
+            let outcome =
+                dropped > 0
+                ? "dropped \(dropped) messages (records the collector would refuse, or a queue that stayed full)"
+                : "could not deliver everything within 30 s"
+            printError("chorus replay: rank \(run.settings.rank) \(outcome)")
             complete = false
         }
         // Read after finish(): what a fault made the client send again, and what it could

@@ -157,7 +157,8 @@ def test_a_record_too_large_or_not_encodable_is_skipped_and_the_run_is_confirmed
     run.log(OVERSIZED)
     run.log(UNENCODABLE)
     run.log({"i": 3})
-    thread = threading.Thread(target=run.finish, kwargs={"timeout": 10.0})
+    finished: list[bool] = []
+    thread = threading.Thread(target=lambda: finished.append(run.finish(timeout=10.0)))
     thread.start()
     messages = until_kind(acking, "end")
     assert wire(messages) == [("log", 1), ("skip", 2, 2), ("skip", 3, 3), ("log", 4)]
@@ -170,6 +171,7 @@ def test_a_record_too_large_or_not_encodable_is_skipped_and_the_run_is_confirmed
     assert thread.is_alive(), "finish waits for the skipped sequence numbers to be settled"
     acked_until_finished(acking, run, 4, thread)
     assert (run.confirmed, run.dropped, run.unconfirmed, run.resent) == (True, 2, 0, 0)
+    assert finished == [False], "finish says not every record logged is stored"
 
 
 def test_a_restarted_collector_gets_the_uncovered_skips_in_order_with_the_records(

@@ -189,17 +189,18 @@ class Run:
         calls it for a run the program did not finish.
 
         Returns:
-            Whether the collector confirmed everything (`confirmed`).
+            Whether every record logged is stored: the collector confirmed everything
+            (`confirmed`) and no record was dropped (`dropped`), as the Swift client answers.
         """
         if self._finished:
-            return bool(self.confirmed)
+            return bool(self.confirmed) and self.dropped == 0
         self._finished = True
         atexit.unregister(self.finish)
         if self._pending:
             self._send(self._step, self._pending)
         self._pending = None
         self._sender.close(self._seq, timeout)
-        return bool(self.confirmed)
+        return bool(self.confirmed) and self.dropped == 0
 
     def __enter__(self) -> Run:
         return self
