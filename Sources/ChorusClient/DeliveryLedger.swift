@@ -57,6 +57,12 @@ struct DeliveryLedger {
     /// When the last acknowledgement arrived.
     private(set) var lastAcknowledgementAt: Double?
     private var lastProgressAt = 0.0
+    /// Resends for stalls since the durable sequence number last moved: each doubles the
+    /// wait before the next, up to ``maxStallBackoff`` times the stall interval, so that a
+    /// collector that cannot commit (a full disk, say) is not sent everything every 5 s.
+    private var stallResends = 0
+    /// The longest wait between two resends for one stall, in stall intervals.
+    static let maxStallBackoff = 8.0
     /// Records that left the ledger unconfirmed because it was full.
     private(set) var unconfirmed: Int64 = 0
     /// Messages sent again.
@@ -118,8 +124,12 @@ struct DeliveryLedger {
             durableSequenceNumber = ack.durableSequenceNumber
             endCommitted = ack.ended
             lastProgressAt = now
+            stallResends = 0
         } else {
-            if ack.durableSequenceNumber > durableSequenceNumber { lastProgressAt = now }
+            if ack.durableSequenceNumber > durableSequenceNumber {
+                lastProgressAt = now
+                stallResends = 0
+            }
             durableSequenceNumber = max(durableSequenceNumber, ack.durableSequenceNumber)
             endCommitted = endCommitted || ack.ended
         }
@@ -132,15 +142,18 @@ struct DeliveryLedger {
 
     /// What to send again because records sent more than `stallInterval` ago are still not
     /// acknowledged, nothing has progressed for as long, and the collector is still heard:
-    /// they were lost on the way (a connection reset, say).
+    /// they were lost on the way (a connection reset, say). While nothing progresses, each
+    /// resend waits twice as long as the one before, up to ``maxStallBackoff`` intervals.
     mutating func resendIfStalled(at now: Double) -> [[UInt8]] {
+        let backoff = min(Self.maxStallBackoff, Double(1 << min(stallResends, 10)))
         guard let heard = lastAcknowledgementAt, now - heard < stallInterval,
-            now - lastProgressAt >= stallInterval
+            now - lastProgressAt >= stallInterval * backoff
         else { return [] }
         let oldestUnacknowledged = retainedHead < retained.count ? retained[retainedHead].sentAt : nil
         let endUnacknowledged = end != nil && !endCommitted
         guard oldestUnacknowledged.map({ now - $0 >= stallInterval }) ?? endUnacknowledged else { return [] }
         lastProgressAt = now
+        stallResends += 1
         return everythingUnconfirmed(at: now)
     }
 

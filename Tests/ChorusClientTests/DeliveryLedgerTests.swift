@@ -75,6 +75,26 @@ struct DeliveryLedgerTests {
         #expect(soon.isEmpty, "one resend per stall interval")
     }
 
+    @Test("while nothing progresses, each resend waits twice as long as the last, up to 40 s; progress resets it")
+    func resendBackoff() {
+        var ledger = ledger(records: 3)
+        var resentAt: [Double] = []
+        for tenth in 10...1_500 {
+            let now = Double(tenth) / 10
+            _ = ledger.acknowledge(ack(1), at: now)
+            if !ledger.resendIfStalled(at: now).isEmpty { resentAt.append(now) }
+        }
+        #expect(resentAt == [6, 16, 36, 76, 116], "the durable sequence number last moved at 1 s")
+        _ = ledger.acknowledge(ack(2), at: 150.5)
+        var afterProgress: Double?
+        for tenth in 1_506...1_700 where afterProgress == nil {
+            let now = Double(tenth) / 10
+            _ = ledger.acknowledge(ack(2), at: now)
+            if !ledger.resendIfStalled(at: now).isEmpty { afterProgress = now }
+        }
+        #expect(afterProgress == 155.5, "progress brings the wait back to one stall interval")
+    }
+
     @Test("nothing is sent again while the collector is silent: it is away, and its restart will ask")
     func noResendWhileSilent() {
         var ledger = ledger(records: 3)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import zmq
 
+import chorus.relay as relay_module
 from chorus import Run, RunSettings
-from chorus.relay import RESEND_AFTER
+from chorus.acks import Ack
+from chorus.relay import RESEND_AFTER, Relay
 from support import AckingCollector, WireTap, log_records, topic
 
 
@@ -300,3 +304,32 @@ def test_an_ack_endpoint_that_cannot_be_used_is_refused_with_a_way_out(
     with pytest.raises(ValueError, match=named):
         RunSettings.resolve(endpoint=endpoint, ack_endpoint=argument, environ=environ)
 
+
+
+def test_while_acks_stay_still_each_resend_waits_twice_as_long_up_to_forty_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(relay_module, "time", SimpleNamespace(monotonic=lambda: clock.now, time=lambda: clock.now))
+    read, write = os.pipe()
+    try:
+        relay = Relay(RunSettings.resolve(run_id="backoff", environ={}), "inc", 0.0, read)
+        relay._retained.add(1, b"record 1", 0.0)
+        relay._retained.add(2, b"record 2", 0.0)
+
+        def resends_until(end: float, durable_seq: int) -> list[float]:
+            times: list[float] = []
+            while clock.now < end:
+                clock.now = round(clock.now + 0.1, 1)
+                before = relay._last_resend
+                relay._on_ack(Ack(durable_seq, False, "collector"))
+                if relay._last_resend != before:
+                    times.append(clock.now)
+            return times
+
+        assert resends_until(150.0, 0) == [5.0, 15.0, 35.0, 75.0, 115.0]
+        assert resends_until(150.5, 1) == [], "durable_seq moves at 150.1 s"
+        assert resends_until(170.0, 1)[:1] == [155.1], "progress brings the wait back to 5 s"
+    finally:
+        os.close(read)
+        os.close(write)

@@ -29,8 +29,9 @@ Acks (protocol.md, section 8): a SUB socket hears the collector say how far the 
 committed. Every log record and skip sent stays in a `RetentionBuffer` until an ack covers
 it. On an ack from another collector than the last one (it restarted), or when acks keep
 coming but have not moved for `RESEND_AFTER` seconds while records sent before that are
-uncovered, the relay sends hello, the latest define of each metric, the summary so far, the
-uncovered records and skips, and `end` (if sent) again, alternating with new messages so
+uncovered (then after 10, 20 and every 40 s while they stay still), the relay sends hello,
+the latest define of each metric, the summary so far, the uncovered records and skips, and
+`end` (if sent) again, alternating with new messages so
 that the training process never stalls behind a resend. After `end` it waits for an ack
 that confirms everything; without any ack heard it exits as soon as all is sent.
 
@@ -75,6 +76,9 @@ ORPHAN_GRACE = 10.0
 
 RESEND_AFTER = 5.0
 """Seconds a record may go uncovered by the acks that keep coming before it is sent again."""
+
+MAX_STALL_BACKOFF = 8
+"""While acks do not move, each resend waits twice as long as the last, up to this many `RESEND_AFTER`s."""
 
 FIRST_ACK_WAIT = 3.0
 """Seconds to wait at the end for a first ack from a connected ack socket that has said nothing."""
@@ -164,6 +168,7 @@ class Relay:
         self._ended = False
         self._durable_moved_at = time.monotonic()
         self._last_resend = float("-inf")
+        self._stall_resends = 0
         self._started = time.monotonic()
         self.sent = 0
         self.resent = 0
@@ -380,13 +385,23 @@ class Relay:
         self._retained.cover(ack.durable_seq, restart=restarted)
         if self._retained.durable_seq != before:
             self._durable_moved_at = now
+            self._stall_resends = 0
         self._ended = ack.ended
-        if restarted or self._stalled(now):
+        if restarted:
+            self._stall_resends = 0
+            self._send_again(now)
+        elif self._stalled(now):
+            self._stall_resends += 1
             self._send_again(now)
 
     def _stalled(self, now: float) -> bool:
-        """Whether acks keep coming but have not moved past what was sent `RESEND_AFTER` seconds ago."""
-        if now - self._last_resend < RESEND_AFTER or now - self._durable_moved_at < RESEND_AFTER:
+        """Whether acks keep coming but have not moved past what was sent `RESEND_AFTER` seconds ago.
+
+        After each resend for a stall the next waits twice as long, up to `MAX_STALL_BACKOFF` times,
+        so that a collector that cannot commit (a full disk, say) is not sent everything every 5 s.
+        """
+        backoff = min(MAX_STALL_BACKOFF, 2 ** min(self._stall_resends, 10))
+        if now - self._last_resend < RESEND_AFTER * backoff or now - self._durable_moved_at < RESEND_AFTER:
             return False
         oldest = self._retained.oldest_pending()
         if oldest is not None and now - oldest >= RESEND_AFTER:
