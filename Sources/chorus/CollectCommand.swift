@@ -37,6 +37,9 @@ enum CollectCommand: Command {
           --rank-timeout SECONDS silence after which a rank is lost (default 60)
           --max-ranks-per-run N  world and auxiliary ranks one run may have (default 100000)
           --max-live-runs N      unfinished runs merged at once (default 10000)
+          --max-sequence-ranges N
+                                 separate runs of sequence numbers one incarnation may have
+                                 before a record that starts another waits (default 10000)
           --receive-hwm N        messages queued per connection before its sender waits
                                  (default 10000); with the 1 MiB message limit it bounds
                                  what a flooding sender can make the collector hold
@@ -63,6 +66,9 @@ enum CollectCommand: Command {
             try arguments.integer("max-ranks-per-run", in: 1...1_048_576) ?? configuration.merge.maxRanksPerRun
         configuration.maxLiveRuns =
             try arguments.integer("max-live-runs", in: 1...1_000_000) ?? configuration.maxLiveRuns
+        configuration.merge.maxSequenceRangesPerIncarnation =
+            try arguments.integer("max-sequence-ranges", in: 1...10_000_000)
+            ?? configuration.merge.maxSequenceRangesPerIncarnation
         configuration.receiveHighWaterMark =
             try arguments.integer("receive-hwm", in: Int32(1)...10_000_000) ?? configuration.receiveHighWaterMark
         configuration.durable = arguments.flag("durable")

@@ -58,4 +58,32 @@ struct RunMergerBoundsTests {
         try harness.send(known.log(0, ["loss": 2]))
         #expect(harness.values(step: 0, rank: 0) == ["loss": 2])
     }
+
+    @Test("a record or skip that would start one separate run of numbers too many waits; one that joins is taken")
+    func scatteredSequenceNumbers() throws {
+        var configuration = try MergeHarness().merger.configuration
+        configuration.maxSequenceRangesPerIncarnation = 3
+        let harness = try MergeHarness(configuration: configuration)
+        var rank = Worker(rank: 0, worldSize: 1)
+        try harness.send(rank.hello())
+        for seq: Int64 in [1, 3, 5] {
+            try harness.send(rank.log(seq: seq, step: seq, ["x": .integer(seq)]))
+        }
+        let refused = overLimit(harness, rank.log(seq: 7, step: 7, ["x": 7]))
+        #expect(refused?.code == .overLimit)
+        #expect(
+            refused?.message.contains("3 separate runs of sequence numbers") == true, "\(String(describing: refused))")
+        let skip = WireMessage.skip(SkippedRecords(sender: rank.sender, sequenceNumbers: 9...12))
+        #expect(overLimit(harness, skip)?.code == .overLimit)
+        #expect(harness.merger.statistics.rejected == 2)
+
+        // Numbers inside, beside or between what came are taken, and the waiting one then too.
+        try harness.send(rank.log(seq: 2, step: 2, ["x": 2]), rank.log(seq: 6, step: 6, ["x": 6]))
+        try harness.send(rank.log(seq: 3, step: 3, ["x": 3]))
+        try harness.send(rank.log(seq: 7, step: 7, ["x": 7]), skip)
+        let sequence = try #require(harness.merger.ranks[0]?.incarnations[rank.incarnation]?.sequence)
+        #expect(sequence.receivedRanges == [1...3, 5...7, 9...12])
+        #expect(harness.merger.statistics.duplicates == 1)
+        #expect(harness.merger.statistics.rows == 6)
+    }
 }

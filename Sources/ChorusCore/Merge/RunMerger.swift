@@ -13,6 +13,11 @@ public struct MergeConfiguration: Sendable, Hashable {
     public var maxRanksPerRun = 100_000
     /// The most incarnations one rank may have; a message of one more is rejected.
     public var maxIncarnationsPerRank = 1_000
+    /// The most separate runs of sequence numbers one incarnation may have received: a
+    /// record or skip that would start one more is rejected for now, and taken once the
+    /// numbers before it have come. Every commit writes an incarnation's runs to the store,
+    /// so this bounds what a sender scattering its numbers can make each commit cost.
+    public var maxSequenceRangesPerIncarnation = 10_000
 
     /// The defaults.
     public init() {}
@@ -167,13 +172,14 @@ public final class RunMerger {
         case .summary(let summary):
             for entry in summary.values { userSummary[entry.key] = entry.value }
         case .skip(let skipped):
-            settle(skipped.sequenceNumbers, of: sender)
+            try settle(skipped.sequenceNumbers, of: sender)
         }
     }
 
     /// Settles sequence numbers of `sender` that no record will fill: its sender skipped
     /// them, or this collector refused the record (``settleRefusedRecord(_:sequenceNumber:now:)``).
-    private func settle(_ sequenceNumbers: ClosedRange<Int64>, of sender: Sender) {
+    private func settle(_ sequenceNumbers: ClosedRange<Int64>, of sender: Sender) throws(WireError) {
+        try checkFragmentation(adding: sequenceNumbers, of: sender)
         var settled: Int64 = 0
         incarnation(of: sender) {
             settled = $0.sequence.settle(sequenceNumbers)
@@ -188,7 +194,23 @@ public final class RunMerger {
         guard sequenceNumber >= 1 else { return }
         try checkBounds(.skip(SkippedRecords(sender: sender, sequenceNumbers: sequenceNumber...sequenceNumber)))
         hear(sender, now: now)
-        settle(sequenceNumber...sequenceNumber, of: sender)
+        try settle(sequenceNumber...sequenceNumber, of: sender)
+    }
+
+    /// Rejects sequence numbers that would give the incarnation one separate run of numbers
+    /// more than the configuration allows.
+    private func checkFragmentation(adding numbers: ClosedRange<Int64>, of sender: Sender) throws(WireError) {
+        let sequence = ranks[sender.rank]!.incarnations[sender.incarnation]!.sequence
+        guard sequence.rangeCount >= configuration.maxSequenceRangesPerIncarnation,
+            sequence.wouldStartRange(numbers)
+        else { return }
+        statistics.rejected += 1
+        throw WireError(
+            .overLimit,
+            "incarnation \(sender.incarnation) of rank \(sender.rank) has \(sequence.rangeCount) separate runs of "
+                + "sequence numbers, the most this collector keeps; \(numbers.lowerBound) is taken once the "
+                + "numbers before it have come"
+        )
     }
 
     /// Counts a message of this run that was rejected before it reached the merger.
@@ -335,6 +357,7 @@ public final class RunMerger {
     private func merge(_ record: LogRecord, now: Double) throws {
         let sender = record.sender
         let rank = sender.rank
+        try checkFragmentation(adding: record.sequenceNumber...record.sequenceNumber, of: sender)
         var incarnation = ranks[rank]!.incarnations[sender.incarnation]!
         guard incarnation.sequence.insert(record.sequenceNumber) else {
             statistics.duplicates += 1

@@ -30,6 +30,17 @@ public struct SequenceTracker: Sendable, Hashable {
     /// The numbers received, as sorted, disjoint ranges that do not touch.
     public var receivedRanges: [ClosedRange<Int64>] { received }
 
+    /// How many separate runs of numbers were received.
+    public var rangeCount: Int { received.count }
+
+    /// Whether accounting for `numbers` would start a separate run of numbers, rather than
+    /// fall within, extend or join those received.
+    public func wouldStartRange(_ numbers: ClosedRange<Int64>) -> Bool {
+        let index = firstIndex { $0.upperBound >= numbers.lowerBound - 1 }
+        guard index < received.count else { return true }
+        return numbers.upperBound < .max && received[index].lowerBound > numbers.upperBound + 1
+    }
+
     /// The highest number up to which every number has been received (0 for none): the
     /// incarnation's records are all in hand up to here.
     public var contiguousThrough: Int64 {
