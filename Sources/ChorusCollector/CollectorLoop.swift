@@ -64,12 +64,14 @@ final class CollectorLoop {
         try socket.setMaxMessageSize(Int64(configuration.limits.maxMessageBytes))
         try socket.setReceiveTimeout(milliseconds: Int32(max(1, configuration.commitInterval * 1000)))
         try socket.setLinger(milliseconds: 0)
-        // A worker whose network went away leaves a connection that looks alive; pinging drops
-        // it, so that what the worker's kernel still retransmits into it later is refused, the
-        // worker connects afresh, and acknowledgements make it send what was lost (section 8).
-        // Ten seconds, not less: while the collector is busy it stops reading a connection,
-        // pings included, and a live worker must not be dropped for that.
-        try socket.setHeartbeat(intervalMilliseconds: 1_000, timeoutMilliseconds: 10_000)
+        // A worker whose network went away leaves a connection that looks alive; the kernel's
+        // probes drop it after about 10 s, so that what the worker's kernel still retransmits
+        // into it later is refused, the worker connects afresh, and acknowledgements make it
+        // send what was lost (section 8). Not ZeroMQ's own pings: a collector busier than its
+        // senders stops reading their connections, pongs included, and libzmq 4.3.4 then drops
+        // live connections and can abort the whole process when reading resumes (it did, under
+        // the flood test). The kernel answers probes whether or not the collector reads.
+        try socket.setTCPKeepalive(idleSeconds: 2, intervalSeconds: 1, count: 8)
         var bound: [String] = []
         for endpoint in configuration.endpoints {
             try socket.bind(endpoint)

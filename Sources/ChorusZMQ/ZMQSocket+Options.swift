@@ -26,6 +26,10 @@ struct ZMQOption: Sendable {
     static let maxReconnectInterval = ZMQOption(ZMQ_RECONNECT_IVL_MAX, "ZMQ_RECONNECT_IVL_MAX")
     static let heartbeatInterval = ZMQOption(ZMQ_HEARTBEAT_IVL, "ZMQ_HEARTBEAT_IVL")
     static let heartbeatTimeout = ZMQOption(ZMQ_HEARTBEAT_TIMEOUT, "ZMQ_HEARTBEAT_TIMEOUT")
+    static let tcpKeepalive = ZMQOption(ZMQ_TCP_KEEPALIVE, "ZMQ_TCP_KEEPALIVE")
+    static let tcpKeepaliveIdle = ZMQOption(ZMQ_TCP_KEEPALIVE_IDLE, "ZMQ_TCP_KEEPALIVE_IDLE")
+    static let tcpKeepaliveInterval = ZMQOption(ZMQ_TCP_KEEPALIVE_INTVL, "ZMQ_TCP_KEEPALIVE_INTVL")
+    static let tcpKeepaliveCount = ZMQOption(ZMQ_TCP_KEEPALIVE_CNT, "ZMQ_TCP_KEEPALIVE_CNT")
     static let curveServer = ZMQOption(ZMQ_CURVE_SERVER, "ZMQ_CURVE_SERVER")
     static let curveServerKey = ZMQOption(ZMQ_CURVE_SERVERKEY, "ZMQ_CURVE_SERVERKEY")
     static let curvePublicKey = ZMQOption(ZMQ_CURVE_PUBLICKEY, "ZMQ_CURVE_PUBLICKEY")
@@ -173,6 +177,22 @@ extension ZMQSocket {
     public func setHeartbeat(intervalMilliseconds: Int32, timeoutMilliseconds: Int32) throws(ZMQError) {
         try setOption(.heartbeatInterval, int: intervalMilliseconds)
         try setOption(.heartbeatTimeout, int: timeoutMilliseconds)
+    }
+
+    /// Makes the kernel probe each `tcp://` connection once it has been silent for `idle`
+    /// seconds, every `interval` seconds, and drop it after `count` probes go unanswered
+    /// (`ZMQ_TCP_KEEPALIVE` and its `_IDLE`, `_INTVL` and `_CNT`).
+    ///
+    /// Unlike ``setHeartbeat(intervalMilliseconds:timeoutMilliseconds:)`` the kernel answers
+    /// the probes, so a peer that is alive is never dropped because this socket stopped
+    /// reading for a while. Set it before ``bind(_:)`` or ``connect(_:)``.
+    ///
+    /// - Throws: ``ZMQError`` from `zmq_setsockopt`.
+    public func setTCPKeepalive(idleSeconds: Int32, intervalSeconds: Int32, count: Int32) throws(ZMQError) {
+        try setOption(.tcpKeepalive, int: 1)
+        try setOption(.tcpKeepaliveIdle, int: idleSeconds)
+        try setOption(.tcpKeepaliveInterval, int: intervalSeconds)
+        try setOption(.tcpKeepaliveCount, int: count)
     }
 
     // MARK: Setting options

@@ -177,9 +177,9 @@ struct FaultTests {
         var generator = SeededGenerator(seed: 5)
         Thread.sleep(forTimeInterval: Double.random(in: 0.5...1.5, using: &generator))
         try namespace.cut()
-        // Longer than the 3 s after which either side's pings give the connection up.
-        // Longer than the collector's 10 s ping timeout, so that it drops the connections
-        // and what the workers still send into them is lost, as on a real cut.
+        // Longer than the 3 s after which the clients' pings give the acknowledgement
+        // connection up, and than the ~10 s after which the collector's keepalive probes drop
+        // the data connections: what the workers still send into them is lost, as on a real cut.
         Thread.sleep(forTimeInterval: 12)
         try namespace.restore()
 
