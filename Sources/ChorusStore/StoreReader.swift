@@ -34,7 +34,7 @@ public final class StoreReader {
             """
             SELECT name, world_size, start_time, finished, received, duplicates, late, rejected, rows, open_steps,
                 max_open_steps_seen, updated_at, (SELECT count(*) FROM steps WHERE steps.run_id = runs.run_id),
-                (SELECT coalesce(sum(skipped), 0) FROM incarnations WHERE incarnations.run_id = runs.run_id)
+                (SELECT CAST(total(skipped) AS INTEGER) FROM incarnations WHERE incarnations.run_id = runs.run_id)
             FROM runs ORDER BY name
             """
         ).rows().map { row in

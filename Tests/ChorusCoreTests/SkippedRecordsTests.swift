@@ -131,4 +131,20 @@ struct SkippedRecordsTests {
         #expect(harness.merger.statistics.duplicates == 1)
         #expect(harness.values(step: 1, rank: 0) == ["loss": 2.0])
     }
+
+    @Test("a run's count of skipped numbers stops at Int64.max however many incarnations skip them all")
+    func skippedCountSaturates() throws {
+        let everything = Worker(rank: 0, incarnation: "all", worldSize: 1)
+        let more = Worker(rank: 0, incarnation: "more", worldSize: 1)
+        let harness = try MergeHarness()
+        try harness.send(
+            .skip(SkippedRecords(sender: everything.sender, sequenceNumbers: 1...Int64.max)),
+            .skip(SkippedRecords(sender: more.sender, sequenceNumbers: 1...2))
+        )
+        #expect(harness.merger.statistics.skipped == Int64.max)
+        try harness.restart()
+        #expect(harness.merger.statistics.skipped == Int64.max)
+        let incarnation = try #require(harness.merger.ranks[0]?.incarnations["all"])
+        #expect(incarnation.skipped == Int64.max && incarnation.recordsReceived == 0)
+    }
 }

@@ -20,7 +20,7 @@ extension RunMerger {
         }
         // The store keeps skipped numbers per incarnation only.
         statistics.skipped = ranks.values.reduce(0) { total, rank in
-            rank.incarnations.values.reduce(total) { $0 + $1.skipped }
+            rank.incarnations.values.reduce(total) { $0.addingClamped($1.skipped) }
         }
         if let worldSize {
             for rank in 0..<worldSize where ranks[rank] == nil {

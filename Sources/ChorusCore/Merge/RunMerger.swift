@@ -185,7 +185,7 @@ public final class RunMerger {
             settled = $0.sequence.settle(sequenceNumbers)
             $0.skipped += settled
         }
-        statistics.skipped += settled
+        statistics.skipped = statistics.skipped.addingClamped(settled)
     }
 
     /// Settles the sequence number of a `log` record refused for what it holds, which the
@@ -448,5 +448,15 @@ public final class RunMerger {
     func isWorldRank(_ rank: Int32) -> Bool {
         guard let worldSize else { return false }
         return rank >= 0 && rank < worldSize
+    }
+}
+
+extension Int64 {
+    /// `self + other` for counts that cannot be negative, or `Int64.max` where that would
+    /// overflow: a skip may name every sequence number there is, so counts of skipped
+    /// numbers summed over incarnations can pass it (found by the fuzzer).
+    func addingClamped(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
     }
 }
