@@ -54,16 +54,20 @@ class WireTap:
         self.frames.append(frames[0])
         return json.loads(frames[0])
 
-    def until_end(self, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """Every message up to and including the first `end`."""
+    def until_kind(self, kind: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Every message up to and including the first of `kind`."""
         deadline = time.monotonic() + timeout
         messages: list[dict[str, Any]] = []
         while True:
             message = self.receive(max(0.0, deadline - time.monotonic()))
-            assert message is not None, f"no end within {timeout} s; got {[m['kind'] for m in messages]}"
+            assert message is not None, f"no {kind} within {timeout} s; got {[m['kind'] for m in messages]}"
             messages.append(message)
-            if message["kind"] == "end":
+            if message["kind"] == kind:
                 return messages
+
+    def until_end(self, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Every message up to and including the first `end`."""
+        return self.until_kind("end", timeout)
 
     def close(self) -> None:
         self.socket.close(linger=0)

@@ -46,18 +46,6 @@ def reasons(messages: list[dict[str, Any]]) -> list[str]:
     return [message["reason"] for message in messages if message["kind"] == "skip"]
 
 
-def until_kind(acking: AckingCollector, kind: str, timeout: float = 10.0) -> list[dict[str, Any]]:
-    """Every message up to and including the first of `kind`."""
-    deadline = time.monotonic() + timeout
-    messages: list[dict[str, Any]] = []
-    while True:
-        message = acking.receive(max(0.0, deadline - time.monotonic()))
-        assert message is not None, f"no {kind} within {timeout} s; got {[m['kind'] for m in messages]}"
-        messages.append(message)
-        if message["kind"] == kind:
-            return messages
-
-
 def acked_until_finished(acking: AckingCollector, run: Any, durable_seq: int, thread: threading.Thread,
                          timeout: float = 5.0) -> None:
     """Acks `durable_seq` with `ended` every 50 ms until `thread` (finishing the run) returns."""
@@ -106,7 +94,7 @@ def test_a_jump_in_the_sequence_numbers_read_is_skipped_as_dropped_from_the_full
 ) -> None:
     piped.feed(record(1), record(2), record(5), record(9), record(10))
     piped.feed(("close", 10, 10.0))
-    messages = until_kind(acking, "end")
+    messages = acking.until_end()
     assert wire(messages) == [("log", 1), ("log", 2), ("skip", 3, 4), ("log", 5), ("skip", 6, 8), ("log", 9),
                               ("log", 10)]
     assert reasons(messages) == [QUEUE_FULL, QUEUE_FULL]
@@ -121,7 +109,7 @@ def test_the_last_sequence_numbers_missing_at_close_are_skipped_before_end(
     acking: AckingCollector, piped: PipedRelay
 ) -> None:
     piped.feed(record(1), record(2), ("close", 4, 10.0))
-    messages = until_kind(acking, "end")
+    messages = acking.until_end()
     assert wire(messages) == [("log", 1), ("log", 2), ("skip", 3, 4)]
     assert messages[-1]["last_seq"] == 4
     acked_until_finished(acking, piped, 4, piped.thread)
@@ -133,7 +121,7 @@ def test_consecutive_records_skipped_for_the_same_reason_share_one_skip(
 ) -> None:
     piped.feed(record(1), record(2, OVERSIZED), record(3, OVERSIZED), record(5, OVERSIZED), record(6, OVERSIZED),
                record(7), ("close", 7, 10.0))
-    messages = until_kind(acking, "end")
+    messages = acking.until_end()
     assert wire(messages) == [("log", 1), ("skip", 2, 3), ("skip", 4, 4), ("skip", 5, 6), ("log", 7)]
     assert reasons(messages) == [TOO_LARGE, QUEUE_FULL, TOO_LARGE]
 
@@ -142,7 +130,7 @@ def test_unconfirmed_counts_only_records_when_acks_cover_skipped_sequence_number
     acking: AckingCollector, piped: PipedRelay
 ) -> None:
     piped.feed(*(record(seq) for seq in (1, 2, 6, 7, 8)), ("close", 8, 1.5))
-    until_kind(acking, "end")
+    acking.until_end()
     acking.wait_for_subscriber(piped)
     while piped.thread.is_alive():
         acking.ack(piped, 6, ended=True)  # 1, 2, the skipped 3 … 5 and 6: records 7 and 8 are not confirmed
@@ -160,7 +148,7 @@ def test_a_record_too_large_or_not_encodable_is_skipped_and_the_run_is_confirmed
     finished: list[bool] = []
     thread = threading.Thread(target=lambda: finished.append(run.finish(timeout=10.0)))
     thread.start()
-    messages = until_kind(acking, "end")
+    messages = acking.until_end()
     assert wire(messages) == [("log", 1), ("skip", 2, 2), ("skip", 3, 3), ("log", 4)]
     assert reasons(messages)[0] == TOO_LARGE
     assert reasons(messages)[1].startswith("cannot be encoded: ")
@@ -180,7 +168,7 @@ def test_a_restarted_collector_gets_the_uncovered_skips_in_order_with_the_record
     run = start(acking.endpoint)
     for data in ({"i": 0}, OVERSIZED, {"i": 2}, OVERSIZED, {"i": 4}):
         run.log(data)
-    messages = until_kind(acking, "log") + [acking.receive() for _ in range(4)]
+    messages = acking.until_kind("log") + [acking.receive() for _ in range(4)]
     assert wire(messages) == [("log", 1), ("skip", 2, 2), ("log", 3), ("skip", 4, 4), ("log", 5)]
     acking.wait_for_subscriber(run)
     acking.ack(run, 2)
@@ -190,7 +178,7 @@ def test_a_restarted_collector_gets_the_uncovered_skips_in_order_with_the_record
     assert wire(again) == [("log", 3), ("skip", 4, 4), ("log", 5)], "skip 2 was covered by durable_seq 2"
     thread = threading.Thread(target=run.finish, kwargs={"timeout": 10.0})
     thread.start()
-    until_kind(acking, "end")
+    acking.until_end()
     deadline = time.monotonic() + 5.0
     while thread.is_alive() and time.monotonic() < deadline:
         acking.ack(run, 5, ended=True, collector="restarted")
