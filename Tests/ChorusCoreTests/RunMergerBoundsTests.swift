@@ -76,6 +76,11 @@ struct RunMergerBoundsTests {
         let skip = WireMessage.skip(SkippedRecords(sender: rank.sender, sequenceNumbers: 9...12))
         #expect(overLimit(harness, skip)?.code == .overLimit)
         #expect(harness.merger.statistics.rejected == 2)
+        // A refused record was counted where it was refused; its settling refused too is not counted again.
+        #expect(throws: WireError.self) {
+            try harness.merger.settleRefusedRecord(rank.sender, sequenceNumber: 20, now: harness.now)
+        }
+        #expect(harness.merger.statistics.rejected == 2)
 
         // Numbers inside, beside or between what came are taken, and the waiting one then too.
         try harness.send(rank.log(seq: 2, step: 2, ["x": 2]), rank.log(seq: 6, step: 6, ["x": 6]))

@@ -138,6 +138,15 @@ public final class RunMerger {
     /// - Throws: ``WireError`` if the message contradicts the run (it changes nothing then),
     ///   or whatever the store throws.
     public func apply(_ message: WireMessage, now: Double) throws {
+        do {
+            try handle(message, now: now)
+        } catch let rejection as WireError {
+            statistics.rejected += 1
+            throw rejection
+        }
+    }
+
+    private func handle(_ message: WireMessage, now: Double) throws {
         let sender = message.sender
         try checkBounds(message)
         if case .hello(let hello) = message {
@@ -189,7 +198,9 @@ public final class RunMerger {
     }
 
     /// Settles the sequence number of a `log` record refused for what it holds, which the
-    /// same record sent again would not change: acknowledgements pass over it.
+    /// same record sent again would not change: acknowledgements pass over it. The refusal
+    /// is counted where the record was refused; the run's bounds refusing the settling too
+    /// is not counted again.
     public func settleRefusedRecord(_ sender: Sender, sequenceNumber: Int64, now: Double) throws {
         guard sequenceNumber >= 1 else { return }
         try checkBounds(.skip(SkippedRecords(sender: sender, sequenceNumbers: sequenceNumber...sequenceNumber)))
@@ -204,7 +215,6 @@ public final class RunMerger {
         guard sequence.rangeCount >= configuration.maxSequenceRangesPerIncarnation,
             sequence.wouldStartRange(numbers)
         else { return }
-        statistics.rejected += 1
         throw WireError(
             .overLimit,
             "incarnation \(sender.incarnation) of rank \(sender.rank) has \(sequence.rangeCount) separate runs of "
@@ -215,7 +225,6 @@ public final class RunMerger {
 
     /// Counts a message of this run that was rejected before it reached the merger.
     public func countRejection() {
-        statistics.rejected += 1
     }
 
     /// Declares lost every rank silent for longer than the rank timeout, and completes what
@@ -256,7 +265,6 @@ public final class RunMerger {
     private func greet(_ hello: Hello, now: Double) throws {
         let sender = hello.sender
         if let worldSize, worldSize != hello.worldSize {
-            statistics.rejected += 1
             throw WireError(
                 .conflict,
                 "hello names world size \(hello.worldSize) but run \(run) has world size \(worldSize)"
@@ -294,7 +302,6 @@ public final class RunMerger {
     private func checkBounds(_ message: WireMessage) throws(WireError) {
         let sender = message.sender
         if case .hello(let hello) = message, worldSize == nil, Int(hello.worldSize) > configuration.maxRanksPerRun {
-            statistics.rejected += 1
             throw WireError(
                 .overLimit,
                 "hello names world size \(hello.worldSize); this collector takes at most "
@@ -303,7 +310,6 @@ public final class RunMerger {
         }
         guard let state = ranks[sender.rank] else {
             if ranks.count >= configuration.maxRanksPerRun {
-                statistics.rejected += 1
                 throw WireError(
                     .overLimit,
                     "run \(run) already has \(ranks.count) ranks, the most this collector takes "
@@ -315,7 +321,6 @@ public final class RunMerger {
         if state.incarnations[sender.incarnation] == nil,
             state.incarnations.count >= configuration.maxIncarnationsPerRank
         {
-            statistics.rejected += 1
             throw WireError(
                 .overLimit,
                 "rank \(sender.rank) of run \(run) already has \(state.incarnations.count) incarnations, the most "
